@@ -1,0 +1,81 @@
+import type { NetConfig } from '../config/net-config.js';
+import type { Ip4Net, Ip6Net } from '../net/ip.js';
+
+/**
+ * What a node publishes about itself (flannel's `lease.LeaseAttrs`). `backendData` and
+ * `backendV6Data` hold compact JSON text exactly as stored, so a lease read from etcd or from a
+ * node annotation can be written back byte for byte.
+ */
+export interface LeaseAttrs {
+  publicIp: string;
+  publicIpv6: string | null;
+  /** "" when absent. */
+  backendType: string;
+  backendData: string | undefined;
+  backendV6Data: string | undefined;
+}
+
+export interface Lease {
+  enableIpv4: boolean;
+  enableIpv6: boolean;
+  /** Masked IPv4 subnet; present whenever enableIpv4. */
+  subnet: Ip4Net | undefined;
+  ipv6Subnet: Ip6Net | undefined;
+  attrs: LeaseAttrs;
+  /** undefined: the lease does not expire (an etcd reservation, or kube mode). */
+  expiration: Date | undefined;
+}
+
+export type LeaseEvent =
+  | { readonly type: 'added'; readonly lease: Lease }
+  | { readonly type: 'removed'; readonly lease: Lease };
+
+/**
+ * What a subnet manager's watch yields. A snapshot is the complete set of peer and own leases
+ * at one point (the first result, and again after a compaction or a relist); events are
+ * incremental. The lease watcher turns both into added/removed/changed against what it knows.
+ */
+export type LeaseWatchResult =
+  | { readonly kind: 'snapshot'; readonly leases: readonly Lease[] }
+  | { readonly kind: 'events'; readonly events: readonly LeaseEvent[] };
+
+export interface LeaseRequest {
+  attrs: LeaseAttrs;
+  /** The subnet this node had before (from subnet.env), tried first when free. */
+  previousSubnet?: Ip4Net | undefined;
+  previousIpv6Subnet?: Ip6Net | undefined;
+}
+
+export interface KeepLeaseHooks {
+  /** The lease was renewed (etcd: new expiry). */
+  onRenewed?(lease: Lease): void;
+  /** The lease vanished from the store (deleted or expired); re-acquisition follows. */
+  onLost?(reason: string): void;
+  /** A lost lease was acquired again (possibly another subnet). */
+  onReacquired?(lease: Lease): void;
+}
+
+/**
+ * Where leases live: etcd (flannel's v3 layout), the Kubernetes API (node podCIDR and
+ * annotations) or a local file. Everything downstream sees only this interface.
+ */
+export interface SubnetManager {
+  readonly kind: 'etcd' | 'kube' | 'local';
+  getNetworkConfig(signal: AbortSignal): Promise<NetConfig>;
+  acquireLease(request: LeaseRequest, signal: AbortSignal): Promise<Lease>;
+  /**
+   * Keeps the own lease until `signal` aborts: renews it before it expires (retrying on
+   * failure) and re-acquires it if it is lost. Resolves when the signal aborts; never rejects
+   * for a store failure (those are retried and reported through hooks and logs).
+   */
+  keepLease(lease: Lease, request: LeaseRequest, signal: AbortSignal, hooks?: KeepLeaseHooks): Promise<void>;
+  /**
+   * All leases (own included): first a snapshot, then events. Resumes after a disconnect
+   * without losing or replaying events; a relist is delivered as a new snapshot. Ends when
+   * `signal` aborts.
+   */
+  watchLeases(signal: AbortSignal): AsyncIterable<LeaseWatchResult>;
+  /** Called once the backend is up (kube: the NetworkUnavailable=False condition). */
+  markNetworkUp(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
