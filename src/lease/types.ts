@@ -24,6 +24,8 @@ export interface Lease {
   attrs: LeaseAttrs;
   /** undefined: the lease does not expire (an etcd reservation, or kube mode). */
   expiration: Date | undefined;
+  /** Kube mode: the node that published it, for logs and warnings. Absent in etcd mode. */
+  nodeName?: string | undefined;
 }
 
 export type LeaseEvent =

@@ -63,6 +63,14 @@ export function parseIp4Net(text: string): Ip4Net {
   return { ip, prefixLen };
 }
 
+export function tryParseIp4Net(text: string): Ip4Net | undefined {
+  try {
+    return parseIp4Net(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function maskIp4Net(net: Ip4Net): Ip4Net {
   return { ip: (net.ip & ip4Mask(net.prefixLen)) >>> 0, prefixLen: net.prefixLen };
 }

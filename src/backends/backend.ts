@@ -1,0 +1,67 @@
+import type { NetConfig } from '../config/net-config.js';
+import type { HnsClient } from '../hns/client.js';
+import type { Lease, LeaseRequest, SubnetManager } from '../lease/types.js';
+import type { Logger } from '../log.js';
+import type { ResourceKind } from '../reconcile/resource-kind.js';
+import type { NetInterface, RouteTable } from '../routes/route-table.js';
+
+/** The interface flannel-win uses to reach its peers, chosen from --iface/--iface-regex/--public-ip. */
+export interface ExternalInterface {
+  iface: NetInterface;
+  /** The interface's own IPv4 address. */
+  ifaceAddr: string;
+  /** The address published in the lease: --public-ip (or the node-public-ip annotation), else ifaceAddr. */
+  extAddr: string;
+}
+
+export interface BackendContext {
+  hns: HnsClient;
+  routes: RouteTable;
+  subnetManager: SubnetManager;
+  netConfig: NetConfig;
+  external: ExternalInterface;
+  /** The subnet this node had before, from subnet.env. */
+  previous: Pick<LeaseRequest, 'previousSubnet' | 'previousIpv6Subnet'>;
+  log: Logger;
+  timings?: Partial<BackendTimings>;
+}
+
+export interface BackendTimings {
+  /** How often to poll HNS / the interface table while waiting after a network is created. */
+  pollMs: number;
+  /** How long to wait for HNS to report the network's management IP. */
+  managementIpTimeoutMs: number;
+  /** How long to wait for the host interface holding the management IP to come back. */
+  interfaceTimeoutMs: number;
+}
+
+export const DEFAULT_BACKEND_TIMINGS: BackendTimings = {
+  pollMs: 500,
+  managementIpTimeoutMs: 30_000,
+  interfaceTimeoutMs: 45_000,
+};
+
+/** What a backend wants for one peer lease. `key` identifies the peer's slot (its subnet). */
+export type PeerDecision<D> =
+  | { readonly kind: 'route'; readonly key: string; readonly spec: D }
+  | { readonly kind: 'ignore'; readonly key: string; readonly reason: string }
+  | { readonly kind: 'unusable'; readonly key: string; readonly code: string; readonly reason: string };
+
+/** A backend after registration: the own lease, the MTU for subnet.env, and the peer resources. */
+export interface BackendNetwork<D, A> {
+  readonly backendType: string;
+  lease: Lease;
+  /** What keepLease must re-publish if the lease is lost. */
+  leaseRequest: LeaseRequest;
+  mtu: number;
+  kind: ResourceKind<D, A>;
+  decide(peer: Lease): PeerDecision<D>;
+  /** Facts for /status and the start-up log. */
+  describe(): Record<string, unknown>;
+}
+
+export interface Backend {
+  readonly type: string;
+  /** Local set-up and lease acquisition (flannel's RegisterNetwork). */
+  register(signal: AbortSignal): Promise<BackendNetwork<unknown, unknown>>;
+}

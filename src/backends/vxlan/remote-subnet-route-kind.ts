@@ -1,0 +1,102 @@
+import type { HnsClient } from '../../hns/client.js';
+import { isHnsAlreadyExists, isHnsNotFound } from '../../hns/client.js';
+import type { NetworkPolicy, RemoteSubnetRoutePolicySetting } from '../../hns/types.js';
+import type { Change, ResourceKind } from '../../reconcile/resource-kind.js';
+import { fromPolicySetting, sameRoute, toPolicySetting, type RemoteSubnetRouteSpec } from './remote-subnet-route.js';
+
+/**
+ * What HNS holds for one destination prefix. `settings` are the policies exactly as HNS
+ * reported them (flannel removes with the settings it read back, since HNS matches on them);
+ * there can be more than one when someone added a duplicate.
+ */
+export interface ActualRemoteRoute {
+  spec: RemoteSubnetRouteSpec | undefined;
+  settings: RemoteSubnetRoutePolicySetting[];
+}
+
+/**
+ * HNS policies per request. Cold start of N peers then costs about N/100 writes instead of
+ * flannel's 2N; the cap keeps one request document small (~20 KB).
+ */
+export const REMOTE_ROUTES_PER_REQUEST = 100;
+
+/**
+ * The RemoteSubnetRoute policies on our Overlay network, as a reconciler resource kind. Every
+ * RemoteSubnetRoute on the network flannel-win created is ours: the network is owned by name,
+ * and nobody else programs remote subnets on it.
+ */
+export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec, ActualRemoteRoute> {
+  readonly name = 'remote-subnet-route';
+  readonly maxBatch = REMOTE_ROUTES_PER_REQUEST;
+
+  constructor(
+    private readonly hns: HnsClient,
+    private readonly networkId: () => string,
+  ) {}
+
+  async listActual(): Promise<Map<string, ActualRemoteRoute>> {
+    const network = await this.hns.getNetwork(this.networkId());
+    const actual = new Map<string, ActualRemoteRoute>();
+    for (const policy of network.Policies ?? []) {
+      if (policy.Type !== 'RemoteSubnetRoute') continue;
+      const settings = policy.Settings as RemoteSubnetRoutePolicySetting;
+      const spec = fromPolicySetting(settings);
+      // A policy we cannot parse still belongs to our network: key it by its raw text so that
+      // it is never desired and gets removed once the desired state is known.
+      const key = spec?.destinationPrefix ?? `unparseable:${JSON.stringify(settings)}`;
+      const entry = actual.get(key);
+      if (entry) entry.settings.push(settings);
+      else actual.set(key, { spec, settings: [settings] });
+    }
+    return actual;
+  }
+
+  matches(desired: RemoteSubnetRouteSpec, actual: ActualRemoteRoute): boolean {
+    return actual.settings.length === 1 && actual.spec !== undefined && sameRoute(desired, actual.spec);
+  }
+
+  toActual(desired: RemoteSubnetRouteSpec): ActualRemoteRoute {
+    return { spec: desired, settings: [toPolicySetting(desired)] };
+  }
+
+  async apply(changes: readonly Change<RemoteSubnetRouteSpec, ActualRemoteRoute>[]): Promise<void> {
+    const id = this.networkId();
+    const removals: NetworkPolicy[] = [];
+    const additions: NetworkPolicy[] = [];
+    for (const change of changes) {
+      if (change.op !== 'create') {
+        for (const settings of change.actual.settings) removals.push({ Type: 'RemoteSubnetRoute', Settings: settings });
+      }
+      if (change.op !== 'delete') additions.push({ Type: 'RemoteSubnetRoute', Settings: toPolicySetting(change.desired) });
+    }
+    const single = changes.length === 1;
+    if (removals.length > 0) {
+      try {
+        await this.hns.modifyNetwork(id, { ResourceType: 'Policy', RequestType: 'Remove', Settings: { Policies: removals } });
+      } catch (err) {
+        // Alone, a policy that is already gone is the state we wanted. In a batch we cannot
+        // tell which one is missing, so the reconciler retries each change on its own.
+        if (!(single && isHnsNotFound(err))) throw err;
+      }
+    }
+    if (additions.length > 0) {
+      try {
+        await this.hns.modifyNetwork(id, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: additions } });
+      } catch (err) {
+        if (single && isHnsAlreadyExists(err) && (await this.alreadyPresent(id, changes[0]!))) return;
+        throw err;
+      }
+    }
+  }
+
+  /** After "already exists", check whether exactly the wanted policy is there (someone raced us). */
+  private async alreadyPresent(id: string, change: Change<RemoteSubnetRouteSpec, ActualRemoteRoute>): Promise<boolean> {
+    if (change.op === 'delete') return false;
+    const network = await this.hns.getNetwork(id);
+    return (network.Policies ?? []).some((p) => {
+      if (p.Type !== 'RemoteSubnetRoute') return false;
+      const spec = fromPolicySetting(p.Settings as RemoteSubnetRoutePolicySetting);
+      return spec !== undefined && sameRoute(spec, change.desired);
+    });
+  }
+}

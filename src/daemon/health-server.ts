@@ -1,0 +1,60 @@
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.js';
+
+export interface HealthState {
+  /** True once subnet.env is written and the first complete apply has finished. */
+  ready(): boolean;
+  /** Extra detail for /status: the daemon's view of itself. */
+  status(): Record<string, unknown>;
+}
+
+/**
+ * flanneld's health endpoints (/healthz, /readyz with the same bodies) plus /metrics
+ * (Prometheus text) and /status (JSON) for operators.
+ */
+export async function startHealthServer(options: {
+  host: string;
+  port: number;
+  state: HealthState;
+  metrics?: Registry | undefined;
+  log: Logger;
+}): Promise<{ server: Server; address: string; close(): Promise<void> }> {
+  const { state, metrics, log } = options;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    if (path === '/healthz') return send(200, 'flanneld is running');
+    if (path === '/readyz') return state.ready() ? send(200, 'flanneld is ready') : send(503, 'flanneld is not ready yet');
+    if (path === '/status') return send(200, JSON.stringify(state.status(), null, 2), 'application/json');
+    if (path === '/metrics' && metrics) {
+      metrics.metrics().then(
+        (text) => send(200, text, metrics.contentType),
+        (err: unknown) => send(500, String(err)),
+      );
+      return;
+    }
+    send(404, 'not found');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const addr = server.address();
+  const address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
+  log.info({ address }, 'health server listening (/healthz, /readyz, /status, /metrics)');
+  return {
+    server,
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // flanneld gives the health server 3 s; idle keep-alive sockets must not hold shutdown.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 3000).unref();
+      }),
+  };
+}
