@@ -8,7 +8,7 @@ shopt -s nullglob
 for src in test/standins/*.c; do
   name=$(basename "$src" .c)
   out="build/standins/lib${name}.so"
-  if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
+  if [ ! -f "$out" ] || [ "$src" -nt "$out" ] || [ test/standins/hns_standin_common.h -nt "$out" ]; then
     cc -shared -fPIC -O1 -Wall -Werror -o "$out" "$src"
   fi
 done
