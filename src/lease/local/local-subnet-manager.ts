@@ -1,0 +1,211 @@
+import { watch as watchFs } from 'node:fs';
+import { sleep } from '../../async/abortable-sleep.js';
+import type { NetConfig } from '../../config/net-config.js';
+import { checkNetworkConfig, parseNetConfig } from '../../config/parse-net-config.js';
+import { describeError, FlannelWinError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { formatIp4Net, ip4NetsOverlap, type Ip4Net } from '../../net/ip.js';
+import { sameAttrs } from '../lease-identity.js';
+import type { KeepLeaseHooks, Lease, LeaseEvent, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
+import {
+  DEFAULT_LOCAL_NET_CONFIG,
+  leaseEntries,
+  leaseFileVersion,
+  leaseValue,
+  readLeaseFile,
+  subnetKey,
+  updateLeaseFile,
+  type LeaseFileEntry,
+} from './lease-file.js';
+
+export class LocalLeaseError extends FlannelWinError {}
+
+export interface LocalSubnetManagerOptions {
+  path: string;
+  log: Logger;
+  /** How often the file is checked for changes (fs.watch speeds this up where it works). */
+  pollMs?: number;
+}
+
+function toLease(entry: LeaseFileEntry): Lease {
+  return { enableIpv4: true, enableIpv6: false, subnet: entry.subnet, ipv6Subnet: undefined, attrs: entry.attrs, expiration: undefined };
+}
+
+/**
+ * The embedded default: leases in a local JSON file (see lease-file.ts) instead of etcd or the
+ * Kubernetes API, for the demo and single-host trials. IPv4 only. It behaves like the etcd
+ * manager where it matters downstream: the first watch result is a snapshot, later ones are
+ * events, a bad record is skipped with a warning.
+ */
+export class LocalSubnetManager implements SubnetManager {
+  readonly kind = 'local' as const;
+  private readonly pollMs: number;
+  private readonly warned = new Map<string, string>();
+
+  constructor(private readonly options: LocalSubnetManagerOptions) {
+    this.pollMs = options.pollMs ?? 200;
+  }
+
+  async getNetworkConfig(signal: AbortSignal): Promise<NetConfig> {
+    const { path, log } = this.options;
+    const config = await updateLeaseFile(
+      path,
+      (doc) => {
+        if (doc.config === undefined) {
+          doc.config = DEFAULT_LOCAL_NET_CONFIG;
+          log.info({ path, config: DEFAULT_LOCAL_NET_CONFIG }, 'lease file has no network config; wrote the embedded default');
+        }
+        return doc.config;
+      },
+      signal,
+    );
+    return checkNetworkConfig(parseNetConfig(JSON.stringify(config), `${path} "config"`));
+  }
+
+  async acquireLease(request: LeaseRequest, signal: AbortSignal): Promise<Lease> {
+    const config = await this.getNetworkConfig(signal);
+    const { path, log } = this.options;
+    const subnet = await updateLeaseFile(
+      path,
+      (doc) => {
+        const { entries } = leaseEntries(doc);
+        const chosen = chooseSubnet(config, entries, request);
+        doc.subnets[subnetKey(chosen)] = leaseValue(request.attrs);
+        return chosen;
+      },
+      signal,
+    );
+    log.info({ subnet: formatIp4Net(subnet), path }, 'local subnet lease written');
+    return { enableIpv4: true, enableIpv6: false, subnet, ipv6Subnet: undefined, attrs: request.attrs, expiration: undefined };
+  }
+
+  /** Local leases never expire; the lease is re-written if someone deletes or alters it. */
+  async keepLease(lease: Lease, request: LeaseRequest, signal: AbortSignal, hooks: KeepLeaseHooks = {}): Promise<void> {
+    const key = subnetKey(lease.subnet!);
+    let version = '';
+    while (!signal.aborted) {
+      try {
+        const now = await leaseFileVersion(this.options.path);
+        if (now !== version) {
+          version = now;
+          const doc = await readLeaseFile(this.options.path);
+          const entry = leaseEntries(doc).entries.find((e) => e.key === key);
+          if (!entry || !sameAttrs(entry.attrs, request.attrs)) {
+            hooks.onLost?.(entry ? `lease ${key} was altered in ${this.options.path}` : `lease ${key} was removed from ${this.options.path}`);
+            const again = await this.acquireLease({ ...request, previousSubnet: lease.subnet }, signal);
+            hooks.onReacquired?.(again);
+            lease = again;
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.options.log.warn({ err: describeError(err) }, 'checking the local lease failed; will retry');
+      }
+      await sleep(this.pollMs * 5, signal).catch(() => undefined);
+    }
+  }
+
+  async *watchLeases(signal: AbortSignal): AsyncIterable<LeaseWatchResult> {
+    const { path } = this.options;
+    let known = new Map<string, Lease>();
+    let version: string | undefined;
+    let first = true;
+    const wake = { resolve: undefined as (() => void) | undefined };
+    let watcher: ReturnType<typeof watchFs> | undefined;
+    try {
+      watcher = watchFs(path, { persistent: false }, () => wake.resolve?.());
+      watcher.on('error', () => undefined);
+    } catch {
+      // The file may not exist yet; polling covers it.
+    }
+    try {
+      while (!signal.aborted) {
+        let current: string;
+        try {
+          current = await leaseFileVersion(path);
+          if (current !== version) {
+            const next = await this.readLeases();
+            version = current;
+            if (first) {
+              first = false;
+              known = next;
+              yield { kind: 'snapshot', leases: [...next.values()] };
+            } else {
+              const events = diffLeases(known, next);
+              known = next;
+              if (events.length > 0) yield { kind: 'events', events };
+            }
+          }
+        } catch (err) {
+          if (signal.aborted) return;
+          this.options.log.warn({ path, err: describeError(err) }, 'reading the local lease file failed; keeping the last good state');
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, this.pollMs);
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          wake.resolve = done;
+          signal.addEventListener('abort', done, { once: true });
+        });
+      }
+    } finally {
+      watcher?.close();
+    }
+  }
+
+  async markNetworkUp(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private async readLeases(): Promise<Map<string, Lease>> {
+    const doc = await readLeaseFile(this.options.path);
+    const { entries, problems } = leaseEntries(doc);
+    const seen = new Set<string>();
+    for (const problem of problems) {
+      seen.add(problem.key);
+      if (this.warned.get(problem.key) === problem.message) continue;
+      this.warned.set(problem.key, problem.message);
+      this.options.log.warn({ key: problem.key, path: this.options.path }, `skipping a lease that does not parse: ${problem.message}`);
+    }
+    for (const key of this.warned.keys()) if (!seen.has(key)) this.warned.delete(key);
+    return new Map(entries.map((e) => [e.key, toLease(e)]));
+  }
+}
+
+/** Events that turn `before` into `after`; a changed lease is re-announced as added, as etcd does. */
+export function diffLeases(before: ReadonlyMap<string, Lease>, after: ReadonlyMap<string, Lease>): LeaseEvent[] {
+  const events: LeaseEvent[] = [];
+  for (const [key, lease] of before) if (!after.has(key)) events.push({ type: 'removed', lease });
+  for (const [key, lease] of after) {
+    const old = before.get(key);
+    if (!old || !sameAttrs(old.attrs, lease.attrs)) events.push({ type: 'added', lease });
+  }
+  return events;
+}
+
+/**
+ * flannel's preference order: the subnet already holding our PublicIP, then the previous
+ * subnet from subnet.env, then the lowest free subnet in [SubnetMin, SubnetMax]. Local mode has
+ * no racing writers (the file is locked), so no randomness is needed.
+ */
+export function chooseSubnet(config: NetConfig, entries: readonly LeaseFileEntry[], request: LeaseRequest): Ip4Net {
+  const network = config.network;
+  if (!network || config.subnetMin === undefined || config.subnetMax === undefined) {
+    throw new LocalLeaseError('LOCAL_NO_IPV4', 'the local subnet manager needs an IPv4 Network in its config', {});
+  }
+  const mine = entries.find((e) => e.attrs.publicIp === request.attrs.publicIp);
+  if (mine) return mine.subnet;
+  const taken = (net: Ip4Net) => entries.some((e) => ip4NetsOverlap(e.subnet, net));
+  const prev = request.previousSubnet;
+  const step = 2 ** (32 - config.subnetLen);
+  if (prev && prev.prefixLen === config.subnetLen && prev.ip >= config.subnetMin && prev.ip <= config.subnetMax && !taken(prev)) return prev;
+  for (let ip = config.subnetMin; ip <= config.subnetMax; ip += step) {
+    const candidate = { ip, prefixLen: config.subnetLen };
+    if (!taken(candidate)) return candidate;
+  }
+  throw new LocalLeaseError('LOCAL_NETWORK_FULL', `no free /${config.subnetLen} left in ${formatIp4Net(network)}`, { taken: entries.length });
+}
+
