@@ -1,0 +1,115 @@
+import { sleep } from '../async/abortable-sleep.js';
+import { describeError, isAbortError } from '../errors.js';
+import { LeaseWatcher, type PeerChange } from '../lease/lease-watcher.js';
+import type { Lease, SubnetManager } from '../lease/types.js';
+import type { Logger } from '../log.js';
+import { PeerDesiredState, type DesiredSink } from './peer-desired-state.js';
+import type { PeerDecision } from '../backends/backend.js';
+
+/** What the peer sync needs from the reconciler. */
+export interface PeerReconciler<D> extends DesiredSink<D> {
+  markDesiredSynced(): void;
+  resync(signal?: AbortSignal): Promise<void>;
+  stats(): { queued: number; inFlight: number; pendingRetries: number };
+}
+
+export interface PeerSyncHooks {
+  /** The first snapshot is applied and the reconciler went idle once: the dataplane matches the store. */
+  onFirstConverged?(): void;
+  onChanges?(changes: readonly PeerChange[]): void;
+}
+
+/**
+ * Feeds the subnet manager's lease stream into the reconciler's desired state.
+ *
+ * Start-up order matters for a zero-write restart: the reconciler first lists what the host
+ * already holds (nothing is desired yet and deletions are not allowed), then the first
+ * snapshot sets the desired state, so only real differences are queued; only then is the
+ * desired state declared complete, which lets the reconciler remove routes for peers that
+ * vanished while the daemon was down.
+ */
+export class PeerSync<D> {
+  private readonly watcher: LeaseWatcher;
+  private readonly desired: PeerDesiredState<D>;
+  private firstSnapshotDone = false;
+
+  constructor(
+    private readonly deps: {
+      subnetManager: SubnetManager;
+      ownLease: Lease;
+      decide: (lease: Lease) => PeerDecision<D>;
+      reconciler: PeerReconciler<D>;
+      log: Logger;
+      hooks?: PeerSyncHooks;
+      /** Back-off after the lease stream fails (it should resume by itself; this is the safety net). */
+      restartDelayMs?: number;
+    },
+  ) {
+    this.watcher = new LeaseWatcher(deps.ownLease);
+    this.desired = new PeerDesiredState(deps.decide, deps.reconciler, deps.log);
+  }
+
+  get peerCount(): number {
+    return this.watcher.size;
+  }
+
+  unusablePeers() {
+    return this.desired.unusable();
+  }
+
+  /** The own lease moved (lost and re-acquired elsewhere). */
+  setOwnLease(lease: Lease): void {
+    this.apply(this.watcher.setOwnLease(lease));
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { reconciler, log } = this.deps;
+    await reconciler.resync(signal);
+    let delay = this.deps.restartDelayMs ?? 1000;
+    while (!signal.aborted) {
+      try {
+        for await (const result of this.deps.subnetManager.watchLeases(signal)) {
+          this.apply(this.watcher.apply(result));
+          delay = this.deps.restartDelayMs ?? 1000;
+          if (!this.firstSnapshotDone && result.kind === 'snapshot') {
+            this.firstSnapshotDone = true;
+            reconciler.markDesiredSynced();
+            await reconciler.resync(signal);
+            log.info({ peers: this.watcher.size }, 'first lease snapshot applied; waiting for the dataplane to converge');
+            void this.firstPass(signal).then((failing) => {
+              if (signal.aborted) return;
+              if (failing > 0) log.warn({ failing }, 'first apply finished with entries still failing; they are retried with back-off');
+              this.deps.hooks?.onFirstConverged?.();
+            });
+          }
+        }
+      } catch (err) {
+        if (signal.aborted || isAbortError(err)) return;
+        log.error({ err: describeError(err), retryInMs: delay }, 'lease watch failed; restarting it');
+      }
+      if (signal.aborted) return;
+      await sleep(delay, signal).catch(() => undefined);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+
+  /**
+   * Resolves once every key queued by the first snapshot has been tried: nothing queued,
+   * nothing in flight. Entries that failed and wait for a retry do not hold readiness back, so
+   * one record HNS rejects cannot keep the node unready; they are reported instead.
+   */
+  private async firstPass(signal: AbortSignal): Promise<number> {
+    for (;;) {
+      const stats = this.deps.reconciler.stats();
+      if ((stats.queued === 0 && stats.inFlight === 0) || signal.aborted) return stats.pendingRetries;
+      await sleep(10, signal).catch(() => undefined);
+    }
+  }
+
+  private apply(changes: readonly PeerChange[]): void {
+    if (changes.length === 0) return;
+    this.desired.apply(changes);
+    this.deps.hooks?.onChanges?.(changes);
+  }
+}

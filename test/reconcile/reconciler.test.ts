@@ -1,0 +1,404 @@
+import test from 'ava';
+import { silentLogger } from '../../src/log.js';
+import { backoffDelay } from '../../src/reconcile/backoff.js';
+import { ManualClock } from '../../src/reconcile/clock.js';
+import { Reconciler, type ReconcilerOptions } from '../../src/reconcile/reconciler.js';
+import type { Change } from '../../src/reconcile/resource-kind.js';
+import { FakeKind, flush, hostObject, runFor, settle, type FakeKindOptions } from './fake-kind.js';
+import { waitFor } from '../support/wait.js';
+
+function setup(kindOptions: FakeKindOptions = {}, options: Partial<ReconcilerOptions<string, string>> = {}) {
+  const clock = new ManualClock();
+  const kind = new FakeKind({ clock, ...kindOptions });
+  const rec = new Reconciler(kind, { log: silentLogger(), clock, random: () => 0.5, ...options });
+  const ac = new AbortController();
+  return { clock, kind, rec, ac };
+}
+
+const keysOf = (changes: readonly Change<string, string>[]): string[] => changes.map((c) => `${c.op}:${c.key}`);
+
+test('a restart with nothing changed adopts what is there and writes nothing', async (t) => {
+  const { clock, kind, rec, ac } = setup({ maxBatch: 10 });
+  for (const [k, v] of [['a', '1'], ['b', '2'], ['c', '3']] as const) kind.host.set(k, v);
+  await rec.resync(ac.signal);
+  rec.replaceAllDesired(new Map([['a', '1'], ['b', '2'], ['c', '3']]));
+  rec.markDesiredSynced();
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.is(kind.calls.length, 0);
+  t.is(rec.stats().queued, 0);
+  t.is(rec.stats().actual, 3);
+  ac.abort();
+});
+
+test('desired set before start is compared with the first listing, so matching entries are not rewritten', async (t) => {
+  const { clock, kind, rec, ac } = setup({ maxBatch: 10 });
+  kind.host.set('a', '1');
+  kind.host.set('b', 'old');
+  rec.setDesired('a', '1');
+  rec.setDesired('b', 'new');
+  rec.setDesired('c', '3');
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['replace:b', 'create:c']]);
+  t.deepEqual(hostObject(kind), { a: '1', b: 'new', c: '3' });
+  ac.abort();
+});
+
+test('actual entries nobody desires are deleted only after markDesiredSynced', async (t) => {
+  const { clock, kind, rec, ac } = setup();
+  kind.host.set('a', '1');
+  kind.host.set('stale', '9');
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  rec.setDesired('stale', undefined);
+  await settle(rec, clock);
+  await rec.resync();
+  await settle(rec, clock);
+  t.deepEqual(hostObject(kind), { a: '1', stale: '9' });
+  t.is(kind.calls.length, 0);
+  rec.markDesiredSynced();
+  await settle(rec, clock);
+  t.deepEqual(hostObject(kind), { a: '1' });
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['delete:stale']]);
+  ac.abort();
+});
+
+test('a batch is ordered removals first, then replacements, then additions', async (t) => {
+  const { clock, kind, rec, ac } = setup({ maxBatch: 10 });
+  kind.host.set('gone', 'x');
+  kind.host.set('moved', 'x');
+  await rec.resync();
+  rec.markDesiredSynced();
+  rec.setDesired('new', 'n');
+  rec.setDesired('moved', 'y');
+  rec.setDesired('gone', undefined);
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['delete:gone', 'replace:moved', 'create:new']]);
+  ac.abort();
+});
+
+test('a failing batch falls back to single changes, so one bad entry does not block the rest', async (t) => {
+  const bad = new Set(['bad']);
+  const failed: string[] = [];
+  const { clock, kind, rec: rec2, ac } = setup(
+    { maxBatch: 10, shouldFail: (changes) => changes.some((c) => bad.has(c.key)) },
+    { onFailed: (c) => failed.push(c.key) },
+  );
+  await rec2.resync();
+  for (const k of ['a', 'b', 'bad', 'c']) rec2.setDesired(k, k);
+  rec2.start(ac.signal);
+  await waitFor(async () => {
+    await flush();
+    return kind.host.size === 3;
+  });
+  t.deepEqual(
+    kind.calls.map((c) => [keysOf(c.changes), c.ok]),
+    [
+      [['create:a', 'create:b', 'create:bad', 'create:c'], false],
+      [['create:a'], true],
+      [['create:b'], true],
+      [['create:bad'], false],
+      [['create:c'], true],
+    ],
+  );
+  t.deepEqual(failed, ['bad']);
+  t.like(rec2.stats(), { applied: 3, failed: 1, retries: 1, pendingRetries: 1 });
+  t.regex(rec2.stats().lastError ?? '', /create bad: fake apply failed/);
+  bad.clear();
+  await settle(rec2, clock);
+  t.deepEqual(hostObject(kind), { a: 'a', b: 'b', bad: 'bad', c: 'c' });
+  t.is(rec2.stats().pendingRetries, 0);
+  ac.abort();
+});
+
+test('retries of a failing key back off exponentially, with bounded jitter', async (t) => {
+  const randoms = [0, 0.99, 0.5, 0.25, 0.75, 0.1, 0.9, 0.3, 0.6, 0.8, 0.05, 0.95];
+  let i = 0;
+  const { clock, kind, rec, ac } = setup(
+    { shouldFail: () => true },
+    { random: () => randoms[i++ % randoms.length]!, backoff: { baseMs: 100, maxMs: 10_000, jitter: 0.2 } },
+  );
+  await rec.resync();
+  rec.setDesired('x', '1');
+  rec.start(ac.signal);
+  await runFor(clock, 60_000);
+  const times = kind.calls.map((c) => c.at);
+  t.true(times.length >= 10, `only ${times.length} attempts`);
+  const gaps = times.slice(1).map((at, n) => at - times[n]!);
+  for (const [n, gap] of gaps.entries()) {
+    const nominal = Math.min(10_000, 100 * 2 ** n);
+    t.true(gap >= Math.floor(nominal * 0.8) && gap <= nominal, `gap ${n + 1} = ${gap}, nominal ${nominal}`);
+    t.is(gap, Math.round(backoffDelay(n + 1, { baseMs: 100, maxMs: 10_000, jitter: 0.2 }, randoms[n]!)));
+  }
+  t.true(gaps.slice(0, 6).every((g, n) => n === 0 || g > gaps[n - 1]!), 'grows until the cap');
+  t.is(rec.stats().failed, times.length);
+  ac.abort();
+});
+
+test('the global rate limit bounds apply calls over time', async (t) => {
+  const { clock, kind, rec, ac } = setup({}, { rateLimit: { perSecond: 10, burst: 3 }, concurrency: 4 });
+  await rec.resync();
+  for (let k = 0; k < 20; k++) rec.setDesired(`k${k}`, 'v');
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.is(kind.host.size, 20);
+  const times = kind.calls.map((c) => c.at).sort((a, b) => a - b);
+  for (const [n, at] of times.entries()) {
+    // The (n+1)-th call needs n+1 tokens: burst plus what refilled by then.
+    t.true(n + 1 <= 3 + (at * 10) / 1000 + 1e-9, `call ${n + 1} at ${at} ms exceeds the bucket`);
+  }
+  t.true(times.at(-1)! >= 1700, `20 calls finished at ${times.at(-1)} ms, faster than the limit allows`);
+  ac.abort();
+});
+
+test('updates of a key being applied wait for it and then run once with the latest spec', async (t) => {
+  let release!: () => void;
+  let holding = true;
+  const { clock, kind, rec, ac } = setup({
+    gate: () => (holding ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()),
+  });
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(() => kind.inFlight.has('a') && release !== undefined);
+  rec.setDesired('a', '2');
+  rec.setDesired('a', '3');
+  await flush(10);
+  t.is(kind.inFlight.size, 1);
+  t.is(rec.stats().inFlight, 1);
+  holding = false;
+  release();
+  await settle(rec, clock);
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes).concat(c.changes.map((x) => (x.op === 'delete' ? '' : x.desired)))), [
+    ['create:a', '1'],
+    ['replace:a', '3'],
+  ]);
+  t.is(kind.overlaps, 0);
+  ac.abort();
+});
+
+test('desired returning to the old spec while a write is in flight is caught after the write', async (t) => {
+  let release!: () => void;
+  let holding = true;
+  const { clock, kind, rec, ac } = setup({
+    gate: () => (holding ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()),
+  });
+  kind.host.set('a', '0');
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(() => kind.inFlight.has('a') && release !== undefined);
+  rec.setDesired('a', '0');
+  holding = false;
+  release();
+  await settle(rec, clock);
+  t.deepEqual(hostObject(kind), { a: '0' });
+  t.is(kind.writes, 2);
+  ac.abort();
+});
+
+test('replaceAllDesired queues only what differs', async (t) => {
+  const { clock, kind, rec, ac } = setup({ maxBatch: 10 });
+  kind.host.set('a', '1');
+  kind.host.set('b', '2');
+  kind.host.set('d', '4');
+  await rec.resync();
+  rec.markDesiredSynced();
+  rec.replaceAllDesired(new Map([['a', '1'], ['b', '2'], ['d', '4']]));
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.is(kind.calls.length, 0);
+  rec.replaceAllDesired(new Map([['a', '1'], ['b', '22'], ['c', '3']]));
+  t.is(rec.stats().queued, 3);
+  await settle(rec, clock);
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['delete:d', 'replace:b', 'create:c']]);
+  t.deepEqual(hostObject(kind), { a: '1', b: '22', c: '3' });
+  ac.abort();
+});
+
+test('a repeated identical spec does not cut a running back-off short', async (t) => {
+  const { clock, kind, rec, ac } = setup({ shouldFail: () => true }, { backoff: { baseMs: 1000, maxMs: 1000, jitter: 0 } });
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(async () => {
+    await flush();
+    return rec.stats().pendingRetries === 1;
+  });
+  for (let n = 0; n < 5; n++) rec.setDesired('a', '1');
+  await flush(10);
+  t.is(kind.calls.length, 1);
+  rec.setDesired('a', '2');
+  await waitFor(async () => {
+    await flush();
+    return kind.calls.length === 2;
+  });
+  t.is(kind.calls[1]!.at, 0, 'a new spec is tried at once');
+  ac.abort();
+});
+
+test('periodic resync repairs drift made by someone else', async (t) => {
+  const applied: string[][] = [];
+  const { clock, kind, rec: rec2, ac } = setup({ maxBatch: 10 }, { onApplied: (changes) => applied.push(keysOf(changes)) });
+  rec2.replaceAllDesired(new Map([['a', '1'], ['b', '2']]));
+  rec2.markDesiredSynced();
+  rec2.start(ac.signal);
+  await settle(rec2, clock);
+  t.deepEqual(hostObject(kind), { a: '1', b: '2' });
+  kind.host.delete('a');
+  kind.host.set('b', 'tampered');
+  kind.host.set('intruder', 'x');
+  rec2.startPeriodicResync(30_000, ac.signal);
+  clock.advance(29_999);
+  await flush();
+  t.is(kind.host.get('b'), 'tampered', 'nothing happens before the interval');
+  clock.advance(1);
+  await settle(rec2, clock);
+  t.deepEqual(hostObject(kind), { a: '1', b: '2' });
+  t.deepEqual(applied.at(-1), ['delete:intruder', 'replace:b', 'create:a']);
+  t.is(rec2.stats().lastResyncAt instanceof Date, true);
+  ac.abort();
+  t.is(clock.pendingTimers, 0, 'abort cancels the next resync');
+});
+
+test('a failing periodic resync is recorded, not thrown, and tried again next interval', async (t) => {
+  const { clock, kind, rec, ac } = setup();
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  const listsBefore = kind.lists;
+  kind.listFailures = 1;
+  rec.startPeriodicResync(1000, ac.signal);
+  await runFor(clock, 1000);
+  t.is(kind.lists, listsBefore + 1);
+  t.regex(rec.stats().lastError ?? '', /Cannot resync fake/);
+  kind.host.set('drift', 'x');
+  rec.markDesiredSynced();
+  await runFor(clock, 1000);
+  t.is(kind.lists, listsBefore + 2);
+  await settle(rec, clock);
+  t.false(kind.host.has('drift'));
+  ac.abort();
+});
+
+test('start retries the initial listing with back-off until it succeeds', async (t) => {
+  const { clock, kind, rec, ac } = setup({}, { backoff: { baseMs: 100, maxMs: 1000, jitter: 0 } });
+  kind.listFailures = 2;
+  rec.setDesired('a', '1');
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.is(kind.lists, 3);
+  t.is(clock.now(), 300, 'waited 100 then 200 ms');
+  t.deepEqual(hostObject(kind), { a: '1' });
+  ac.abort();
+});
+
+test('an abort during apply is not a failure', async (t) => {
+  const { kind, rec, ac } = setup({
+    gate: (_changes, signal) =>
+      new Promise((_resolve, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+  });
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(() => kind.inFlight.has('a'));
+  ac.abort();
+  await rec.whenIdle();
+  t.like(rec.stats(), { failed: 0, retries: 0, inFlight: 0, pendingRetries: 0 });
+});
+
+test('drain lets in-flight applies finish and takes no new work', async (t) => {
+  let release!: () => void;
+  const { kind, rec, ac } = setup({ gate: () => new Promise<void>((resolve) => (release = resolve)) });
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(() => kind.inFlight.has('a') && release !== undefined);
+  let drained = false;
+  const draining = rec.drain().then(() => (drained = true));
+  rec.setDesired('b', '2');
+  await flush(10);
+  t.false(drained);
+  release();
+  await draining;
+  t.deepEqual(hostObject(kind), { a: '1' });
+  t.is(kind.calls.length, 1);
+  await rec.whenIdle();
+  ac.abort();
+});
+
+test('bad options and a second start fail with a clear message', (t) => {
+  const kind = new FakeKind();
+  t.throws(() => new Reconciler(kind, { log: silentLogger(), concurrency: 0 }), { message: /'concurrency' must be an integer >= 1/ });
+  t.throws(() => new Reconciler(kind, { log: silentLogger(), rateLimit: { perSecond: -1 } }), { message: /'perSecond'/ });
+  const rec = new Reconciler(kind, { log: silentLogger() });
+  const ac = new AbortController();
+  rec.start(ac.signal);
+  t.throws(() => rec.start(ac.signal), { message: /Cannot start the fake reconciler: it was already started/ });
+  ac.abort();
+});
+
+test('a key removed from desired before markDesiredSynced is not deleted even if it was already queued', async (t) => {
+  const { clock, kind, rec, ac } = setup();
+  kind.host.set('a', 'old');
+  await rec.resync();
+  rec.setDesired('a', 'new');
+  rec.setDesired('a', undefined);
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  t.deepEqual(hostObject(kind), { a: 'old' });
+  t.is(kind.calls.length, 0);
+  rec.markDesiredSynced();
+  await settle(rec, clock);
+  t.deepEqual(hostObject(kind), {});
+});
+
+test('a listing that started before a write does not undo the write in the cache', async (t) => {
+  let releaseList: (() => void) | undefined;
+  let holdList = false;
+  const { clock, kind, rec, ac } = setup({
+    listGate: () => (holdList ? new Promise<void>((resolve) => (releaseList = resolve)) : Promise.resolve()),
+  });
+  rec.start(ac.signal);
+  await settle(rec, clock);
+  holdList = true;
+  const resync = rec.resync();
+  await waitFor(() => releaseList !== undefined);
+  rec.setDesired('a', '1');
+  await waitFor(async () => {
+    await flush();
+    return kind.host.get('a') === '1';
+  });
+  releaseList!();
+  await resync;
+  await settle(rec, clock);
+  t.is(kind.writes, 1, 'the stale listing must not make the reconciler write again');
+  t.is(rec.stats().actual, 1);
+  ac.abort();
+});
+
+test('keys that arrive while every worker is busy wait in the queue and go out as one batch', async (t) => {
+  let release: (() => void) | undefined;
+  let holding = true;
+  const { clock, kind, rec, ac } = setup(
+    { maxBatch: 10, gate: () => (holding ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()) },
+    { concurrency: 1 },
+  );
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(() => release !== undefined);
+  for (const k of ['b', 'c', 'd']) {
+    rec.setDesired(k, '1');
+    await flush();
+  }
+  holding = false;
+  release!();
+  await settle(rec, clock);
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['create:a'], ['create:b', 'create:c', 'create:d']]);
+  ac.abort();
+});
