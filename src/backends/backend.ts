@@ -36,7 +36,7 @@ export interface BackendTimings {
 }
 
 export const DEFAULT_BACKEND_TIMINGS: BackendTimings = {
-  pollMs: 500,
+  pollMs: 100,
   managementIpTimeoutMs: 30_000,
   interfaceTimeoutMs: 45_000,
 };

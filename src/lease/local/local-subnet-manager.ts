@@ -1,4 +1,5 @@
 import { watch as watchFs } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { sleep } from '../../async/abortable-sleep.js';
 import type { NetConfig } from '../../config/net-config.js';
 import { checkNetworkConfig, parseNetConfig } from '../../config/parse-net-config.js';
@@ -113,7 +114,10 @@ export class LocalSubnetManager implements SubnetManager {
     const wake = { resolve: undefined as (() => void) | undefined };
     let watcher: ReturnType<typeof watchFs> | undefined;
     try {
-      watcher = watchFs(path, { persistent: false }, () => wake.resolve?.());
+      // Writers replace the file by rename, which ends a watch on the file itself: watch its directory.
+      watcher = watchFs(dirname(path), { persistent: false }, (_event, name) => {
+        if (name === null || name === basename(path)) wake.resolve?.();
+      });
       watcher.on('error', () => undefined);
     } catch {
       // The file may not exist yet; polling covers it.

@@ -1,0 +1,55 @@
+import { FlannelWinError } from '../errors.js';
+import type { HnsClient } from '../hns/client.js';
+import type { Logger } from '../log.js';
+import type { RouteTable } from '../routes/route-table.js';
+
+export type DataplaneChoice = 'auto' | 'hcn' | 'sim';
+
+export interface Dataplane {
+  /** "hcn" (computenetwork.dll + iphlpapi.dll) or "sim" (the simulated host in a file). */
+  readonly kind: 'hcn' | 'sim';
+  readonly hns: HnsClient;
+  readonly routes: RouteTable;
+  /** Flushes what the driver buffers (the simulator's state file). */
+  close(): Promise<void>;
+}
+
+export interface DataplaneOptions {
+  choice: DataplaneChoice;
+  platform: NodeJS.Platform;
+  simState: string;
+  simHnsLatencyMs: number;
+  publicIp?: string | undefined;
+  log: Logger;
+}
+
+/**
+ * The one place that knows which driver the daemon talks to (conventions: platform checks live
+ * only where a driver is chosen). Drivers are imported lazily so that loading the simulator on
+ * Linux never touches koffi's Windows bindings and vice versa.
+ */
+export async function openDataplane(options: DataplaneOptions): Promise<Dataplane> {
+  const kind = options.choice === 'auto' ? (options.platform === 'win32' ? 'hcn' : 'sim') : options.choice;
+  if (kind === 'hcn') {
+    if (options.platform !== 'win32') {
+      throw new FlannelWinError('DATAPLANE_UNAVAILABLE', '--dataplane hcn needs Windows (computenetwork.dll); use --dataplane sim elsewhere', {
+        platform: options.platform,
+      });
+    }
+    const { loadHcnClient } = await import('../hns/hcn/hcn-client.js');
+    const { loadIphlpapiRouteTable } = await import('../routes/iphlpapi/iphlpapi-route-table.js');
+    const hns = loadHcnClient({ log: options.log });
+    const routes = loadIphlpapiRouteTable({ log: options.log });
+    options.log.info('dataplane: Windows HNS (computenetwork.dll) and IP helper (iphlpapi.dll)');
+    return { kind, hns, routes, close: async () => undefined };
+  }
+  const { openSimHost } = await import('../sim/sim-host.js');
+  const host = await openSimHost({
+    stateFile: options.simState,
+    latencyMs: options.simHnsLatencyMs,
+    ...(options.publicIp ? { publicIp: options.publicIp } : {}),
+    log: options.log,
+  });
+  options.log.info({ simState: options.simState, latencyMs: options.simHnsLatencyMs }, 'dataplane: simulated Windows host (no real HNS)');
+  return { kind: 'sim', hns: host.hns, routes: host.routes, close: () => host.close() };
+}

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The daemon's Prometheus metrics. One registry per daemon (passed in, never the global one),
+ * so tests and the benchmark can run several daemons in one process.
+ */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly leaseEvents = new Counter({ name: 'flannel_win_lease_events_total', help: 'Peer lease changes seen, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly applies = new Counter({ name: 'flannel_win_dataplane_applies_total', help: 'Dataplane apply calls, by resource kind and result', labelNames: ['kind', 'result'], registers: [this.registry] });
+  readonly changes = new Counter({ name: 'flannel_win_dataplane_changes_total', help: 'Dataplane changes applied, by resource kind and op', labelNames: ['kind', 'op'], registers: [this.registry] });
+  readonly applySeconds = new Histogram({
+    name: 'flannel_win_dataplane_apply_seconds',
+    help: 'Duration of one dataplane apply call (one HNS Modify or route call batch)',
+    labelNames: ['kind'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly peers = new Gauge({ name: 'flannel_win_peers', help: 'Peer leases known', registers: [this.registry] });
+  readonly unusablePeers = new Gauge({ name: 'flannel_win_unusable_peers', help: 'Peer leases skipped because the backend cannot use them (see the warning log)', registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'flannel_win_reconcile_queue_depth', help: 'Keys waiting to be reconciled', registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'flannel_win_ready', help: '1 once subnet.env is written and the first complete apply finished', registers: [this.registry] });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}
