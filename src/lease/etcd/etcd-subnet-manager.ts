@@ -1,0 +1,333 @@
+import type { Etcd3 } from 'etcd3';
+import { sleep } from '../../async/abortable-sleep.js';
+import type { CheckedNetConfig, NetConfig } from '../../config/net-config.js';
+import { checkNetworkConfig, NetConfigError } from '../../config/parse-net-config.js';
+import { describeError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { encodeLeaseAttrs } from '../lease-json.js';
+import { describeLease } from '../lease-identity.js';
+import { chooseSubnet, leaseFitsConfig } from '../subnet-allocator.js';
+import type { KeepLeaseHooks, Lease, LeaseAttrs, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
+import { createEtcdClient, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
+import { NO_ETCD_LEASE } from './etcd-lease-record.js';
+import { EtcdLeaseStore, type LeaseRecord, type RenewOutcome } from './etcd-lease-store.js';
+import { SubnetRaceLostError } from './errors.js';
+import { watchRange } from './range-watch.js';
+import { DEFAULT_ETCD_PREFIX, etcdLayout, type EtcdLayout } from './subnet-key.js';
+
+export interface EtcdSubnetManagerOptions extends EtcdConnectionOptions {
+  /** Default `/coreos.com/network`, as flannel's `--etcd-prefix`. */
+  prefix?: string | undefined;
+  log: Logger;
+  /** Renew this long before expiry (flannel's `--subnet-lease-renew-margin`, default 60). */
+  renewMarginMinutes?: number | undefined;
+  /** TTL of each etcd lease granted for the own key (flannel: 24 h). */
+  leaseTtlSeconds?: number | undefined;
+  random?: (() => number) | undefined;
+  now?: (() => Date) | undefined;
+}
+
+/** flannel's raceRetries: lost races retried at once before falling back to back-off. */
+const RACE_RETRIES = 10;
+const RETRY_INITIAL_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+function backoffMs(failures: number, random: () => number): number {
+  const base = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** Math.min(failures - 1, 16));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+/**
+ * flannel's etcd v3 subnet manager, wire-compatible with flanneld sharing the same etcd: the
+ * same keys, values, 24 h etcd leases and create-if-absent transaction. Differences on purpose:
+ * a lost create race is retried (flannel exits), a reservation (key without an etcd lease) is
+ * kept without a TTL (flannel turns it into an expiring lease), a lost own lease is re-acquired
+ * (flannel shuts down), and a key that does not parse is skipped (flannel's watch turns it into
+ * an empty snapshot that removes every peer).
+ */
+export class EtcdSubnetManager implements SubnetManager {
+  readonly kind = 'etcd' as const;
+  private readonly client: Etcd3;
+  private readonly store: EtcdLeaseStore;
+  private readonly layout: EtcdLayout;
+  private readonly log: Logger;
+  private readonly renewMarginMs: number;
+  private readonly random: () => number;
+  private readonly now: () => Date;
+  /** Aborted by close(), so background loops stop instead of retrying on a closed client. */
+  private readonly closing = new AbortController();
+
+  constructor(options: EtcdSubnetManagerOptions) {
+    this.layout = etcdLayout(options.prefix ?? DEFAULT_ETCD_PREFIX);
+    this.log = options.log.child({ component: 'etcd-subnet-manager' });
+    const leaseTtlSeconds = options.leaseTtlSeconds ?? 86_400;
+    this.renewMarginMs = (options.renewMarginMinutes ?? 60) * 60_000;
+    if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds <= 0) {
+      throw new EtcdConfigError(`lease TTL must be a positive whole number of seconds, got ${leaseTtlSeconds}`, { leaseTtlSeconds });
+    }
+    if (!(this.renewMarginMs > 0 && this.renewMarginMs < leaseTtlSeconds * 1000)) {
+      throw new EtcdConfigError(`renew margin must be positive and shorter than the lease TTL (${leaseTtlSeconds} s)`, {
+        renewMarginMinutes: options.renewMarginMinutes,
+      });
+    }
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => new Date());
+    if (!usesTls(options)) {
+      this.log.warn({ endpoints: options.endpoints }, 'connecting to etcd without TLS (no client cert and key given)');
+    }
+    this.client = createEtcdClient(options);
+    this.store = new EtcdLeaseStore({ client: this.client, layout: this.layout, log: this.log, leaseTtlSeconds, now: this.now });
+  }
+
+  private untilClosed(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, this.closing.signal]);
+  }
+
+  // ---- config ----
+
+  /** Reads `<prefix>/config`, retrying every second (as flanneld's main) until it parses. */
+  async getNetworkConfig(callerSignal: AbortSignal): Promise<NetConfig> {
+    const signal = this.untilClosed(callerSignal);
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        return await this.store.readNetworkConfig();
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const level = err instanceof NetConfigError ? 'error' : 'warn';
+        this.log[level]({ err: describeError(err), key: this.layout.configKey }, 'cannot get the network config from etcd; retrying in 1 s');
+        await sleep(1000, signal);
+      }
+    }
+  }
+
+  // ---- acquiring ----
+
+  private attrsFor(request: LeaseRequest, config: CheckedNetConfig): LeaseAttrs {
+    return config.enableIpv6 ? request.attrs : { ...request.attrs, publicIpv6: null };
+  }
+
+  /** One pass of flannel's tryAcquireLease: reuse by PublicIP, else previous subnet, else random. */
+  private async tryAcquireLease(request: LeaseRequest): Promise<Lease> {
+    const config = checkNetworkConfig(await this.store.readNetworkConfig());
+    if (!config.enableIpv4) {
+      throw new NetConfigError('etcd mode needs EnableIPv4: flannel subnet keys have no IPv6-only form', { field: 'EnableIPv4' });
+    }
+    const attrs = this.attrsFor(request, config);
+    const { records } = await this.store.listRecords();
+    const removed = new Set<string>();
+    for (const record of records) {
+      if (record.lease.attrs.publicIp !== attrs.publicIp) continue;
+      if (leaseFitsConfig(config, record.lease)) return await this.store.updateOwnRecord(record, attrs);
+      if (record.etcdLeaseId === NO_ETCD_LEASE) {
+        this.log.warn({ key: record.key }, 'a reservation has our PublicIP but does not fit the network config; leaving it alone');
+        continue;
+      }
+      this.log.info({ key: record.key }, 'deleting our old lease: it does not fit the network config any more');
+      await this.store.deleteRecord(record);
+      removed.add(record.key);
+    }
+    const candidate = chooseSubnet({
+      config,
+      taken: records.filter((r) => !removed.has(r.key)).map((r) => r.lease),
+      previousSubnet: request.previousSubnet,
+      previousIpv6Subnet: request.previousIpv6Subnet,
+      random: this.random,
+    });
+    return await this.store.createRecord(candidate, attrs);
+  }
+
+  /**
+   * Acquires the own lease. Never gives up: a lost race is retried at once up to 10 times,
+   * then (like any other failure: etcd down, no config, out of subnets) with back-off, until
+   * `signal` aborts.
+   */
+  async acquireLease(request: LeaseRequest, callerSignal: AbortSignal): Promise<Lease> {
+    const signal = this.untilClosed(callerSignal);
+    let races = 0;
+    let failures = 0;
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        const lease = await this.tryAcquireLease(request);
+        this.log.info({ lease: describeLease(lease), expiration: lease.expiration?.toISOString() }, 'acquired subnet lease');
+        return lease;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        if (err instanceof SubnetRaceLostError && ++races <= RACE_RETRIES) {
+          this.log.info({ err: describeError(err), attempt: races }, 'subnet race lost; retrying with a fresh list');
+          continue;
+        }
+        failures++;
+        const wait = backoffMs(failures, this.random);
+        this.log.error({ err: describeError(err), attempt: failures, retryInMs: wait }, 'acquiring a subnet lease failed; retrying');
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  // ---- keeping ----
+
+  private async renewWithRetry(lease: Lease, signal: AbortSignal): Promise<RenewOutcome | undefined> {
+    for (let failures = 1; !signal.aborted; failures++) {
+      try {
+        return await this.store.renewOnce(lease);
+      } catch (err) {
+        if (signal.aborted) return undefined;
+        const wait = Math.min(60_000, backoffMs(failures, this.random));
+        this.log.error({ err: describeError(err), key: this.store.keyOf(lease), retryInMs: wait }, 'renewing the subnet lease failed; retrying');
+        await sleep(wait, signal);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves with a reason once the own key is deleted, expires or gets another node's value;
+   * with undefined when `signal` aborts. Watches from the revision it read the key at, so a
+   * deletion between two reads is not missed; after a compaction it reads the key again.
+   */
+  private async waitForLoss(lease: Lease, signal: AbortSignal): Promise<string | undefined> {
+    const keyText = this.store.keyOf(lease);
+    const ourValue = encodeLeaseAttrs(lease.attrs);
+    for (let failures = 1; !signal.aborted; ) {
+      let current: { value: string | undefined; revision: bigint };
+      try {
+        current = await this.store.readKey(keyText);
+      } catch (err) {
+        if (signal.aborted) return undefined;
+        const wait = backoffMs(failures++, this.random);
+        this.log.warn({ err: describeError(err), key: keyText, retryInMs: wait }, 'cannot read the own lease key; retrying');
+        await sleep(wait, signal);
+        continue;
+      }
+      failures = 1;
+      if (current.value === undefined) return `${keyText} was deleted or expired`;
+      if (current.value !== ourValue) return `${keyText} now holds another value: ${current.value}`;
+      const batches = watchRange(this.store.watchClient, {
+        key: Buffer.from(keyText),
+        startRevision: current.revision + 1n,
+        signal,
+        log: this.log,
+      });
+      for await (const batch of batches) {
+        if (batch.kind === 'compacted') break;
+        for (const event of batch.events) {
+          if (event.type === 'Delete') return `${keyText} was deleted or expired`;
+          const value = event.kv.value.toString();
+          if (value !== ourValue) return `${keyText} now holds another value: ${value}`;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async keepLease(lease: Lease, request: LeaseRequest, callerSignal: AbortSignal, hooks: KeepLeaseHooks = {}): Promise<void> {
+    const signal = this.untilClosed(callerSignal);
+    let current = lease;
+    while (!signal.aborted) {
+      const cycle = new AbortController();
+      const stopCycle = (): void => cycle.abort();
+      signal.addEventListener('abort', stopCycle, { once: true });
+      let reason: string | undefined;
+      try {
+        const lost = this.waitForLoss(current, cycle.signal).then(
+          (r) => ({ lost: r }),
+          (err: unknown) => {
+            // Unexpected; a renewal now re-checks the key, so a loss is still noticed.
+            this.log.warn({ err: describeError(err), lease: describeLease(current) }, 'own-lease watch failed; renewing now to re-check');
+            return { renewDue: true as const };
+          },
+        );
+        const waits: Promise<{ lost?: string | undefined; renewDue?: true }>[] = [lost];
+        if (current.expiration !== undefined) {
+          const dueInMs = Math.max(0, current.expiration.getTime() - this.now().getTime() - this.renewMarginMs);
+          waits.push(sleep(dueInMs, cycle.signal).then(() => ({ renewDue: true as const })));
+        }
+        const first = await Promise.race(waits);
+        cycle.abort();
+        if (signal.aborted) return;
+        // A reservation has no TTL to renew and must never get one: just watch it again.
+        if (first.renewDue && current.expiration === undefined) continue;
+        if (first.renewDue) {
+          const outcome = await this.renewWithRetry(current, signal);
+          if (outcome === undefined) return;
+          if (outcome.kind === 'renewed') {
+            current = outcome.lease;
+            this.log.info({ lease: describeLease(current), expiration: current.expiration?.toISOString() }, 'renewed subnet lease');
+            hooks.onRenewed?.(current);
+            continue;
+          }
+          reason = outcome.reason;
+        } else {
+          reason = first.lost;
+        }
+      } finally {
+        cycle.abort();
+        signal.removeEventListener('abort', stopCycle);
+      }
+      if (reason === undefined || signal.aborted) return;
+      this.log.error({ lease: describeLease(current), reason }, 'OWN SUBNET LEASE LOST; re-acquiring (peers may have removed our routes)');
+      hooks.onLost?.(reason);
+      try {
+        current = await this.acquireLease(request, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      }
+      this.log.warn({ lease: describeLease(current) }, 're-acquired subnet lease after losing it');
+      hooks.onReacquired?.(current);
+    }
+  }
+
+  // ---- watching ----
+
+  async *watchLeases(callerSignal: AbortSignal): AsyncIterable<LeaseWatchResult> {
+    const signal = this.untilClosed(callerSignal);
+    const prefix = this.layout.subnetsPrefix;
+    for (let failures = 0; !signal.aborted; ) {
+      let snapshot: { records: LeaseRecord[]; revision: bigint };
+      try {
+        snapshot = await this.store.listRecords();
+      } catch (err) {
+        if (signal.aborted) return;
+        const wait = Math.min(5_000, 100 * 2 ** Math.min(failures++, 10));
+        this.log.warn({ err: describeError(err), retryInMs: wait }, 'listing leases failed; retrying');
+        await sleep(wait, signal);
+        continue;
+      }
+      failures = 0;
+      yield { kind: 'snapshot', leases: snapshot.records.map((r) => r.lease) };
+      const batches = watchRange(this.store.watchClient, {
+        key: Buffer.from(prefix),
+        rangeEnd: prefixRangeEnd(prefix),
+        startRevision: snapshot.revision + 1n,
+        prevKv: true,
+        signal,
+        log: this.log,
+      });
+      for await (const batch of batches) {
+        if (batch.kind === 'compacted') {
+          this.log.warn({ compactRevision: batch.compactRevision.toString() }, 'lease watch fell behind a compaction; relisting');
+          break;
+        }
+        const events = await this.store.leaseEvents(batch.events);
+        if (events.length > 0) yield { kind: 'events', events };
+      }
+    }
+  }
+
+  async markNetworkUp(_signal: AbortSignal): Promise<void> {
+    // etcd mode has nothing to announce: the lease itself tells peers we exist.
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    this.client.close();
+  }
+}
+
+/** Builds the etcd subnet manager from flag-level options (the daemon's entry point for etcd mode). */
+export function createEtcdSubnetManager(options: EtcdSubnetManagerOptions): EtcdSubnetManager {
+  return new EtcdSubnetManager(options);
+}

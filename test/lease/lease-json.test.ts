@@ -1,0 +1,78 @@
+import test from 'ava';
+import { compactJson, decodeLeaseAttrs, encodeLeaseAttrs, LeaseJsonError } from '../../src/lease/lease-json.js';
+import type { LeaseAttrs } from '../../src/lease/types.js';
+
+function attrs(partial: Partial<LeaseAttrs>): LeaseAttrs {
+  return { publicIp: '10.0.0.5', publicIpv6: null, backendType: '', backendData: undefined, backendV6Data: undefined, ...partial };
+}
+
+// The exact strings from compat/flannel.md §2.3.
+const LINUX_VXLAN = '{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}';
+const WINDOWS_VXLAN = '{"PublicIP":"10.0.0.5","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"00:15:5d:01:02:03"}}';
+const HOST_GW = '{"PublicIP":"10.0.0.5","PublicIPv6":null,"BackendType":"host-gw"}';
+const ALLOC = '{"PublicIP":"10.0.0.5","PublicIPv6":null}';
+
+test('encodes the spec examples byte for byte', (t) => {
+  t.is(
+    encodeLeaseAttrs(attrs({ publicIp: '192.168.64.3', backendType: 'vxlan', backendData: '{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}' })),
+    LINUX_VXLAN,
+  );
+  t.is(encodeLeaseAttrs(attrs({ backendType: 'vxlan', backendData: '{"VNI":4096,"VtepMAC":"00:15:5d:01:02:03"}' })), WINDOWS_VXLAN);
+  t.is(encodeLeaseAttrs(attrs({ backendType: 'host-gw' })), HOST_GW);
+  t.is(encodeLeaseAttrs(attrs({})), ALLOC);
+});
+
+test('BackendData is compacted, keeping number text; empty data is omitted', (t) => {
+  t.is(
+    encodeLeaseAttrs(attrs({ backendType: 'vxlan', backendData: '{ "VNI" : 4096,\n  "VtepMAC": "aa:bb:cc:dd:ee:ff", "x": 1.0 }' })),
+    '{"PublicIP":"10.0.0.5","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"aa:bb:cc:dd:ee:ff","x":1.0}}',
+  );
+  t.is(encodeLeaseAttrs(attrs({ backendType: 'vxlan', backendData: '' })), '{"PublicIP":"10.0.0.5","PublicIPv6":null,"BackendType":"vxlan"}');
+  t.is(compactJson('{"a":"<b> & c d"}'), '{"a":"\\u003cb\\u003e \\u0026 c d"}');
+  t.throws(() => encodeLeaseAttrs(attrs({ backendData: '{nope' })), { instanceOf: LeaseJsonError });
+});
+
+test('dual stack: PublicIPv6 in compressed form, BackendV6Data last', (t) => {
+  t.is(
+    encodeLeaseAttrs(
+      attrs({ publicIpv6: 'FD00:0:0:0:0:0:0:5', backendType: 'vxlan', backendData: '{"VNI":4096}', backendV6Data: '{"VNI":4096,"VtepMAC":"aa:bb:cc:dd:ee:01"}' }),
+    ),
+    '{"PublicIP":"10.0.0.5","PublicIPv6":"fd00::5","BackendType":"vxlan","BackendData":{"VNI":4096},"BackendV6Data":{"VNI":4096,"VtepMAC":"aa:bb:cc:dd:ee:01"}}',
+  );
+});
+
+test('encode rejects a PublicIP that is not IPv4', (t) => {
+  t.throws(() => encodeLeaseAttrs(attrs({ publicIp: 'fd00::1' })), { instanceOf: LeaseJsonError, message: /PublicIP "fd00::1"/ });
+  t.throws(() => encodeLeaseAttrs(attrs({ publicIpv6: '10.0.0.1' })), { instanceOf: LeaseJsonError });
+});
+
+test('decode then encode round-trips every spec example exactly', (t) => {
+  for (const text of [LINUX_VXLAN, WINDOWS_VXLAN, HOST_GW, ALLOC]) t.is(encodeLeaseAttrs(decodeLeaseAttrs(text)), text);
+});
+
+test('decode follows flannel: case-insensitive keys, PublicIPv6 null or absent', (t) => {
+  t.deepEqual(decodeLeaseAttrs('{"publicip":"10.0.0.7","backendtype":"host-gw","Other":1}'), attrs({ publicIp: '10.0.0.7', backendType: 'host-gw' }));
+  t.deepEqual(decodeLeaseAttrs(LINUX_VXLAN), attrs({ publicIp: '192.168.64.3', backendType: 'vxlan', backendData: '{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}' }));
+  t.is(decodeLeaseAttrs('{"PublicIP":"10.0.0.7","PublicIPv6":"fd00::7"}').publicIpv6, 'fd00::7');
+});
+
+test('decode rejects what flannel cannot parse, naming the key', (t) => {
+  const key = '/coreos.com/network/subnets/10.244.9.0-24';
+  const e = t.throws(() => decodeLeaseAttrs('{"PublicIP":null}', { key }), { instanceOf: LeaseJsonError });
+  t.is(e.message, `invalid lease value at ${key}: PublicIP null is not an IPv4 address`);
+  t.is(e.context.key, key);
+  t.throws(() => decodeLeaseAttrs('{"PublicIP":"fd00::1"}'), { instanceOf: LeaseJsonError });
+  t.throws(() => decodeLeaseAttrs('{"PublicIP":"10.0.0.1","PublicIPv6":""}'), { instanceOf: LeaseJsonError });
+  t.throws(() => decodeLeaseAttrs('{"PublicIP": garbage', { key }), { instanceOf: LeaseJsonError, message: /malformed JSON/ });
+  t.throws(() => decodeLeaseAttrs('"x"'), { instanceOf: LeaseJsonError, message: /expected a JSON object/ });
+});
+
+test('decode keeps BackendData text as written (compacted), like a Go json.RawMessage', (t) => {
+  const decoded = decodeLeaseAttrs('{"PublicIP":"10.0.0.1", "BackendData" : { "VNI": 1.0, "x": [1, {"y":"} \\"q\\""}] }, "BackendV6Data":{"a":1e3}}');
+  t.is(decoded.backendData, '{"VNI":1.0,"x":[1,{"y":"} \\"q\\""}]}');
+  t.is(decoded.backendV6Data, '{"a":1e3}');
+  t.is(
+    encodeLeaseAttrs(decoded),
+    '{"PublicIP":"10.0.0.1","PublicIPv6":null,"BackendData":{"VNI":1.0,"x":[1,{"y":"} \\"q\\""}]},"BackendV6Data":{"a":1e3}}',
+  );
+});
