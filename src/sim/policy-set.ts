@@ -1,0 +1,87 @@
+import { formatIp4Net, formatIp6Net, maskIp4Net, maskIp6Net, parseIp6Net, tryParseIp4Net } from '../net/ip.js';
+import { policyIdentity } from './identity.js';
+
+/** What a policy looks like to the set: HNS's {Type, Settings} pair. */
+export interface SimPolicy {
+  Type: string;
+  Settings: object;
+}
+
+/** Why a policy cannot be added: an identical one exists, or a route for the same prefix does. */
+export type AddConflict = { kind: 'identical' } | { kind: 'same-prefix'; existing: SimPolicy };
+
+/**
+ * The policies of one network or endpoint, in the order HNS reports them, with O(1) add,
+ * remove and lookup: a large overlay holds one RemoteSubnetRoute per peer node, and each peer
+ * change must not cost a scan of all of them. A Map keeps insertion order and deletes in O(1).
+ */
+export class PolicySet<P extends SimPolicy = SimPolicy> {
+  private readonly byIdentity = new Map<string, P>();
+  /** RemoteSubnetRoute DestinationPrefix (masked) → identity: HNS keeps one route per prefix. */
+  private readonly routeByPrefix = new Map<string, string>();
+
+  constructor(policies: Iterable<P> = []) {
+    for (const policy of policies) this.add(policy);
+  }
+
+  get size(): number {
+    return this.byIdentity.size;
+  }
+
+  list(): P[] {
+    return [...this.byIdentity.values()].map((p) => structuredClone(p));
+  }
+
+  has(policy: SimPolicy): boolean {
+    return this.byIdentity.has(policyIdentity(policy));
+  }
+
+  hasType(type: string): boolean {
+    for (const p of this.byIdentity.values()) if (p.Type === type) return true;
+    return false;
+  }
+
+  /** undefined when `policy` can be added; otherwise what it collides with. */
+  conflictFor(policy: SimPolicy): AddConflict | undefined {
+    if (this.byIdentity.has(policyIdentity(policy))) return { kind: 'identical' };
+    const prefix = routePrefixOf(policy);
+    const existing = prefix === undefined ? undefined : this.routeByPrefix.get(prefix);
+    if (existing !== undefined) return { kind: 'same-prefix', existing: structuredClone(this.byIdentity.get(existing)!) };
+    return undefined;
+  }
+
+  add(policy: P): void {
+    const identity = policyIdentity(policy);
+    this.byIdentity.set(identity, structuredClone(policy));
+    const prefix = routePrefixOf(policy);
+    if (prefix !== undefined) this.routeByPrefix.set(prefix, identity);
+  }
+
+  /** Removes the policy whose Type and Settings equal `policy`'s; false when there is none. */
+  remove(policy: SimPolicy): boolean {
+    const identity = policyIdentity(policy);
+    if (!this.byIdentity.delete(identity)) return false;
+    const prefix = routePrefixOf(policy);
+    if (prefix !== undefined && this.routeByPrefix.get(prefix) === identity) this.routeByPrefix.delete(prefix);
+    return true;
+  }
+
+  /** Drops every policy of the given types (what an Update request replaces). */
+  removeTypes(types: ReadonlySet<string>): void {
+    for (const policy of [...this.byIdentity.values()]) if (types.has(policy.Type)) this.remove(policy);
+  }
+}
+
+/** The masked destination of a RemoteSubnetRoute, so "10.244.2.1/24" and "10.244.2.0/24" collide. */
+export function routePrefixOf(policy: SimPolicy): string | undefined {
+  if (policy.Type !== 'RemoteSubnetRoute') return undefined;
+  const prefix = (policy.Settings as Record<string, unknown>)['DestinationPrefix'];
+  if (typeof prefix !== 'string') return undefined;
+  const v4 = tryParseIp4Net(prefix);
+  if (v4) return formatIp4Net(maskIp4Net(v4));
+  try {
+    return formatIp6Net(maskIp6Net(parseIp6Net(prefix)));
+  } catch {
+    return prefix;
+  }
+}

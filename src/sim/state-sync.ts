@@ -1,0 +1,168 @@
+import { performance } from 'node:perf_hooks';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { fileFingerprint, readSimState, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+
+export interface StateSyncOptions {
+  file: string;
+  /** Minimum wait between a change and the write that persists it. */
+  flushDelayMs: number;
+  log: Logger;
+  /** The in-memory state to persist, taken at the moment of writing. */
+  snapshot: () => SimStateDocument;
+  /** Someone else changed the file: replace the in-memory state with `doc`. */
+  adopt: (doc: SimStateDocument) => void;
+  /** The fingerprint of the file as it was loaded or first written. */
+  fingerprint: string | undefined;
+}
+
+/**
+ * Keeps one state file and the in-memory host in step, in both directions:
+ * - out: changes are batched; one atomic rewrite happens `flushDelayMs` (or, for a big file, four
+ *   times the last write's duration) after the first unsaved change, so a burst of calls costs one
+ *   write and writing never takes more than a fifth of the time however large the state grows.
+ * - in: before each call, one stat compares the file with the version we last wrote or read;
+ *   any other version was written by someone else and is adopted (it wins over unsaved changes).
+ */
+export class StateFileSync {
+  private readonly opts: StateSyncOptions;
+  private fingerprint: string | undefined;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+  private checking: Promise<void> | undefined;
+  private queuedCheck: Promise<void> | undefined;
+  /** Bumped when a write starts, so a stat taken before it is not mistaken for a foreign edit. */
+  private generation = 0;
+  private lastWriteMs = 0;
+  private closed = false;
+  /** Completed file writes, for tests and the cost benchmark. */
+  fileWrites = 0;
+  /** Foreign edits adopted. */
+  reloads = 0;
+
+  constructor(opts: StateSyncOptions) {
+    this.opts = opts;
+    this.fingerprint = opts.fingerprint;
+  }
+
+  /** A change to persist soon. */
+  changed(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  /** A change worth persisting with the next write but not worth a write of its own. */
+  touched(): void {
+    this.dirty = true;
+  }
+
+  /**
+   * Adopts a foreign edit if there is one. Cheap (one stat) when nothing changed. A check that
+   * started before this call may have missed an edit made since, so concurrent callers share at
+   * most one check queued behind the running one.
+   */
+  refresh(): Promise<void> {
+    if (!this.checking) return this.startCheck();
+    const next = (): Promise<void> => {
+      this.queuedCheck = undefined;
+      return this.startCheck();
+    };
+    this.queuedCheck ??= this.checking.then(next, next);
+    return this.queuedCheck;
+  }
+
+  private startCheck(): Promise<void> {
+    // Even while we write (when the result is discarded) the stat is made: it keeps every call
+    // a real I/O turn, so a caller's tight loop cannot starve the pending write of the event loop.
+    const running: Promise<void> = this.check().finally(() => {
+      if (this.checking === running) this.checking = undefined;
+    });
+    this.checking = running;
+    return running;
+  }
+
+  /** Writes unsaved changes now (waiting for a write in progress first). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.writing) await this.writing;
+    if (!this.dirty) return;
+    this.writing = this.writeOnce().finally(() => {
+      this.writing = undefined;
+    });
+    await this.writing;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    const delay = Math.max(this.opts.flushDelayMs, this.lastWriteMs * 4);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch((err: unknown) => {
+        this.opts.log.error({ file: this.opts.file, err: describeError(err) }, 'simulator state file write failed; will retry');
+        this.schedule();
+      });
+    }, delay);
+  }
+
+  private async check(): Promise<void> {
+    const generation = this.generation;
+    const current = await fileFingerprint(this.opts.file);
+    if (this.generation !== generation || this.writing || current === this.fingerprint) return;
+    if (current === undefined) {
+      this.opts.log.warn({ file: this.opts.file }, 'simulator state file disappeared; writing it again from memory');
+      this.fingerprint = undefined;
+      this.changed();
+      return;
+    }
+    await this.adopt(current, generation);
+  }
+
+  private async adopt(current: string, generation: number): Promise<void> {
+    let doc: SimStateDocument | undefined;
+    try {
+      doc = await readSimState(this.opts.file);
+    } catch (err) {
+      // Probably an operator mid-edit: keep serving the last good state, look again after the next edit.
+      this.opts.log.error({ file: this.opts.file, err: describeError(err) }, 'ignoring an unreadable edit of the simulator state file');
+      this.fingerprint = current;
+      return;
+    }
+    if (this.generation !== generation || doc === undefined) return;
+    if (this.dirty) this.opts.log.warn({ file: this.opts.file }, 'state file edited outside the simulator; unsaved simulator changes are dropped');
+    this.opts.adopt(doc);
+    this.fingerprint = current;
+    this.dirty = false;
+    this.reloads++;
+  }
+
+  private async writeOnce(): Promise<void> {
+    const generation = ++this.generation;
+    // An edit made since we last looked wins over what we would overwrite it with.
+    const current = await fileFingerprint(this.opts.file);
+    if (current !== undefined && current !== this.fingerprint) {
+      await this.adopt(current, generation);
+      if (this.fingerprint === current) return;
+    }
+    const started = performance.now();
+    const doc = this.opts.snapshot();
+    this.dirty = false;
+    try {
+      await writeSimStateAtomically(this.opts.file, doc);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+    this.fingerprint = await fileFingerprint(this.opts.file);
+    this.lastWriteMs = performance.now() - started;
+    this.fileWrites++;
+  }
+}
