@@ -1,0 +1,80 @@
+import { writeFile } from 'node:fs/promises';
+import type { RemoteSubnetRoutePolicySetting } from '../../src/hns/types.js';
+import type { HostRoute } from '../../src/routes/route-table.js';
+import { formatSimState, type SimStateDocument } from '../../src/sim/state-file.js';
+import { readSimState, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
+import { DaemonProcess } from './daemon-process.js';
+import { waitFor } from './wait.js';
+
+/** The simulated host's file, read as an operator would; every read waits out the sim's debounce. */
+export class SimHostFile {
+  constructor(readonly path: string) {}
+
+  state(): Promise<SimStateDocument> {
+    return readSimState(this.path);
+  }
+
+  async remoteRoutes(network: string): Promise<RemoteSubnetRoutePolicySetting[]> {
+    return remoteSubnetRoutes(await this.state(), network).sort((a, b) => a.DestinationPrefix.localeCompare(b.DestinationPrefix));
+  }
+
+  /** Host routes into the cluster network (what host-gw programs), sorted by destination. */
+  async clusterRoutes(prefix = '10.244.'): Promise<HostRoute[]> {
+    return (await this.state()).routes.filter((r) => r.destination.startsWith(prefix)).sort((a, b) => a.destination.localeCompare(b.destination));
+  }
+
+  async writes(): Promise<number> {
+    return writeCount(await this.state());
+  }
+
+  /** Waits until `check` holds for the file's state and returns that state. */
+  until(check: (state: SimStateDocument) => boolean, what: string, timeoutMs = 15_000): Promise<SimStateDocument> {
+    return waitFor(
+      async () => {
+        const s = await this.state();
+        return check(s) ? s : undefined;
+      },
+      { timeoutMs, what },
+    );
+  }
+
+  /** Drift: someone edits the host behind the daemon's back. */
+  async edit(mutate: (state: SimStateDocument) => void): Promise<void> {
+    const state = await this.state();
+    mutate(state);
+    await writeFile(this.path, formatSimState(state));
+  }
+}
+
+export async function isReady(port: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+  return res?.status === 200;
+}
+
+/** Starts the daemon and waits for /readyz (first complete apply and subnet.env written). */
+export async function startReady(args: readonly string[], port: number, env: Record<string, string | undefined> = {}): Promise<DaemonProcess> {
+  const daemon = DaemonProcess.start(args, env);
+  try {
+    await Promise.race([
+      waitFor(() => isReady(port), { timeoutMs: 30_000, what: 'the daemon to report ready' }),
+      daemon.exited.then(({ code }) => {
+        throw new Error(`flannel-win exited with ${code} before it was ready:\n${daemon.rawStderr.slice(-30).join('\n')}`);
+      }),
+    ]);
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  return daemon;
+}
+
+/** Restarts with nothing changed and returns the HNS/route writes the restart made. */
+export async function restartWrites(daemon: DaemonProcess, args: readonly string[], port: number, host: SimHostFile, env: Record<string, string | undefined> = {}): Promise<number> {
+  const stopped = await daemon.stop();
+  if (stopped.code !== 0) throw new Error(`SIGTERM should exit 0, got ${stopped.code}`);
+  const before = await host.writes();
+  const again = await startReady(args, port, env);
+  // Stopping flushes the simulator's file, so every write of the restart is counted.
+  await again.stop();
+  return (await host.writes()) - before;
+}
