@@ -5,7 +5,7 @@ export const SIM_WRITE_OPERATIONS = [
   'createNetwork', 'modifyNetwork', 'deleteNetwork', 'createEndpoint', 'modifyEndpoint', 'deleteEndpoint',
   'attachEndpoint', 'addRoute', 'deleteRoute', 'setForwarding',
 ] as const;
-export const SIM_READ_OPERATIONS = ['listNetworks', 'getNetwork', 'getNetworkByName', 'listEndpoints', 'getEndpoint', 'listRoutes', 'listInterfaces'] as const;
+export const SIM_READ_OPERATIONS = ['listNetworks', 'getNetwork', 'getNetworkByName', 'listEndpoints', 'getEndpoint', 'listRoutes', 'listInterfaces', 'getForwarding'] as const;
 
 export type SimWriteOperation = (typeof SIM_WRITE_OPERATIONS)[number];
 export type SimOperation = SimWriteOperation | (typeof SIM_READ_OPERATIONS)[number];

@@ -64,10 +64,10 @@ const CALL_NAMES: Record<SimOperation, string> = {
   attachEndpoint: 'HNSCall POST /endpoints/<id>/attach', listNetworks: 'HcnEnumerateNetworks', getNetwork: 'HcnQueryNetworkProperties',
   getNetworkByName: 'HcnEnumerateNetworks', listEndpoints: 'HcnEnumerateEndpoints', getEndpoint: 'HcnQueryEndpointProperties',
   addRoute: 'CreateIpForwardEntry2', deleteRoute: 'DeleteIpForwardEntry2', setForwarding: 'SetIpInterfaceEntry',
-  listRoutes: 'GetIpForwardTable2', listInterfaces: 'GetAdaptersAddresses',
+  listRoutes: 'GetIpForwardTable2', listInterfaces: 'GetAdaptersAddresses', getForwarding: 'GetIpInterfaceEntry',
 };
 
-const ROUTE_OPERATIONS = new Set<SimOperation>(['addRoute', 'deleteRoute', 'setForwarding', 'listRoutes', 'listInterfaces']);
+const ROUTE_OPERATIONS = new Set<SimOperation>(['addRoute', 'deleteRoute', 'setForwarding', 'getForwarding', 'listRoutes', 'listInterfaces']);
 
 /** Opens (or creates) a simulated Windows host backed by `options.stateFile`. */
 export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
@@ -154,7 +154,12 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
     addRoute: (route: HostRoute) => call('addRoute', () => net.addRoute(route)),
     deleteRoute: (route: HostRoute) => call('deleteRoute', () => net.deleteRoute(route)),
     listInterfaces: (): Promise<NetInterface[]> => call('listInterfaces', () => net.listInterfaces()),
-    setForwarding: (index: number, family: AddressFamily, enabled: boolean) => call('setForwarding', () => net.setForwarding(index, family, enabled)),
+    // The real driver reads the interface row first and writes only when the flag differs
+    // (GetIpInterfaceEntry, then SetIpInterfaceEntry): a no-op is a read here too.
+    setForwarding: (index: number, family: AddressFamily, enabled: boolean) =>
+      net.forwarding(index, family) === enabled
+        ? call('getForwarding', () => undefined)
+        : call('setForwarding', () => net.setForwarding(index, family, enabled)),
   };
 
   return {

@@ -218,6 +218,13 @@ export class HostGwBackend implements Backend {
       log.info({ endpointId: endpoint.ID, ip: bridgeEndpointAddress(subnet) }, `created bridge endpoint ${name}`);
     }
     const endpointId = endpoint.ID!;
+    // Attaching creates a host vNIC holding the endpoint's address. When one is already up, the
+    // endpoint is attached: skip the call so a restart makes no HNS write at all.
+    const address = bridgeEndpointAddress(subnet);
+    if ((await this.ctx.routes.listInterfaces()).some((i) => i.up && i.ipv4Addresses.includes(address))) {
+      log.info({ endpointId, address }, `bridge endpoint ${name} is already attached to the host`);
+      return endpoint;
+    }
     await retryWithBackoff(
       async () => {
         try {
