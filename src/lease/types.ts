@@ -22,7 +22,10 @@ export interface Lease {
   subnet: Ip4Net | undefined;
   ipv6Subnet: Ip6Net | undefined;
   attrs: LeaseAttrs;
-  /** undefined: the lease does not expire (an etcd reservation, or kube mode). */
+  /**
+   * undefined: the lease does not expire (an etcd reservation, kube or local mode), or, for an
+   * etcd peer, its expiry was not looked up (nothing downstream needs it; see peerExpiry).
+   */
   expiration: Date | undefined;
   /** Kube mode: the node that published it, for logs and warnings. Absent in etcd mode. */
   nodeName?: string | undefined;

@@ -38,7 +38,8 @@
  * `version`, or one that is not a JSON object, is refused (SIM_STATE_INVALID).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { FlannelWinError } from '../errors.js';
 import type { HostRoute } from '../routes/route-table.js';
 import type { StoredEndpoint, StoredNetwork } from './hns-model.js';
@@ -137,6 +138,8 @@ export async function readSimState(file: string): Promise<SimStateDocument | und
 export async function writeSimStateAtomically(file: string, doc: SimStateDocument): Promise<void> {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
+    // A fresh checkout has no .sim/ yet: the default --sim-state must work there.
+    await mkdir(dirname(file), { recursive: true });
     await writeFile(temp, formatSimState(doc), 'utf8');
     await rename(temp, file);
   } catch (err) {

@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import type { Etcd3, IEvent, IKeyValue, WatchClient } from 'etcd3';
 import type { NetConfig } from '../../config/net-config.js';
 import { parseNetConfig } from '../../config/parse-net-config.js';
@@ -28,7 +29,17 @@ export interface EtcdLeaseStoreOptions {
   log: Logger;
   leaseTtlSeconds: number;
   now: () => Date;
+  /**
+   * Look up each peer's expiry (one TimeToLive call per key, as flannel does). Nothing on the
+   * data path reads a peer's expiry, and at 5,000 peers a relist would cost 5,000 calls and a
+   * burst of memory, so it is off unless asked for; the own lease's expiry is always known
+   * from the grant.
+   */
+  peerExpiry?: boolean;
 }
+
+/** TimeToLive calls in flight at once when peer expiry is wanted. */
+const TTL_LOOKUP_CONCURRENCY = 16;
 
 /**
  * flannel's etcd v3 layout, one call at a time: reading the config and the leases, and the
@@ -42,6 +53,7 @@ export class EtcdLeaseStore {
   private readonly log: Logger;
   private readonly leaseTtlSeconds: number;
   private readonly now: () => Date;
+  private readonly ttlLookups: PQueue | undefined;
   /** etcd lease id currently attached to each own key, so a renewal can revoke the old one. */
   private readonly ownEtcdLeases = new Map<string, string>();
   /** `key@modRevision` of bad records already warned about, so a relist does not repeat them. */
@@ -53,6 +65,7 @@ export class EtcdLeaseStore {
     this.log = options.log;
     this.leaseTtlSeconds = options.leaseTtlSeconds;
     this.now = options.now;
+    this.ttlLookups = options.peerExpiry ? new PQueue({ concurrency: TTL_LOOKUP_CONCURRENCY }) : undefined;
   }
 
   get watchClient(): WatchClient {
@@ -100,8 +113,9 @@ export class EtcdLeaseStore {
       this.warnBadRecord(key, kv.mod_revision, err);
       return undefined;
     }
-    if (kv.lease !== NO_ETCD_LEASE) {
-      lease = { ...lease, expiration: expirationOf(kv.lease, await this.ttlSeconds(kv.lease), now) };
+    if (kv.lease !== NO_ETCD_LEASE && this.ttlLookups) {
+      const ttl = await this.ttlLookups.add(() => this.ttlSeconds(kv.lease));
+      lease = { ...lease, expiration: expirationOf(kv.lease, ttl, now) };
     }
     return { key, value, etcdLeaseId: kv.lease, modRevision: kv.mod_revision, lease };
   }

@@ -25,6 +25,8 @@ export interface EtcdSubnetManagerOptions extends EtcdConnectionOptions {
   leaseTtlSeconds?: number | undefined;
   random?: (() => number) | undefined;
   now?: (() => Date) | undefined;
+  /** Report peers' expiry in their leases (one etcd call per key); see EtcdLeaseStoreOptions. */
+  peerExpiry?: boolean | undefined;
 }
 
 /** flannel's raceRetries: lost races retried at once before falling back to back-off. */
@@ -76,7 +78,7 @@ export class EtcdSubnetManager implements SubnetManager {
       this.log.warn({ endpoints: options.endpoints }, 'connecting to etcd without TLS (no client cert and key given)');
     }
     this.client = createEtcdClient(options);
-    this.store = new EtcdLeaseStore({ client: this.client, layout: this.layout, log: this.log, leaseTtlSeconds, now: this.now });
+    this.store = new EtcdLeaseStore({ client: this.client, layout: this.layout, log: this.log, leaseTtlSeconds, now: this.now, peerExpiry: options.peerExpiry === true });
   }
 
   private untilClosed(signal: AbortSignal): AbortSignal {

@@ -114,9 +114,15 @@ test('a lease written as flannel writes it is a peer, and its subnet is never al
   const prefix = await network('{"Network":"10.7.0.0/16","SubnetMin":"10.7.5.0","SubnetMax":"10.7.6.0","Backend":{"Type":"vxlan"}}');
   const flannelValue = '{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}';
   await client.lease(86_400, { autoKeepAlive: false }).put(`${prefix}/subnets/10.7.5.0-24`).value(flannelValue);
-  const m = manager(prefix, { random: () => 0 });
+  const m = manager(prefix, { random: () => 0, peerExpiry: true });
   const own = await m.acquireLease({ attrs: vxlanAttrs('10.0.0.8') }, AbortSignal.timeout(15_000));
   t.is(formatIp4Net(own.subnet!), '10.7.6.0/24');
+  // By default the daemon does not ask etcd for every peer's TTL: nothing downstream uses it.
+  const quiet = new AbortController();
+  const plain = await manager(prefix).watchLeases(quiet.signal)[Symbol.asyncIterator]().next();
+  quiet.abort();
+  const plainPeer = (plain.value as { leases: Lease[] }).leases.find((l) => l.attrs.publicIp === '192.168.64.3');
+  t.is(plainPeer?.expiration, undefined);
 
   const ac = new AbortController();
   const first = await m.watchLeases(ac.signal)[Symbol.asyncIterator]().next();
