@@ -23,7 +23,7 @@ for (const file of files) {
   const scenario = file.replace(/\.js$/, '');
   console.log(`# ${scenario}`);
   const report: Report = (name, value, unit, bound) => {
-    const line = `${scenario}.${name}`.padEnd(58) + `${format(value)} ${unit}`.padEnd(22) + (bound ? `(bound ${bound})` : '');
+    const line = `${`${scenario}.${name}`.padEnd(57)} ${`${format(value)} ${unit}`.padEnd(21)} ${bound ? `(bound ${bound})` : ''}`;
     console.log(line.trimEnd());
   };
   try {

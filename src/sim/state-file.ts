@@ -135,13 +135,15 @@ export async function readSimState(file: string): Promise<SimStateDocument | und
  * so a reader (or a crash) sees the old or the new document, never half of one. No fsync: the
  * file models a host for tests and demos, not data that must survive a power cut.
  */
-export async function writeSimStateAtomically(file: string, doc: SimStateDocument): Promise<void> {
+export async function writeSimStateAtomically(file: string, doc: SimStateDocument): Promise<string> {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     // A fresh checkout has no .sim/ yet: the default --sim-state must work there.
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(temp, formatSimState(doc), 'utf8');
+    const text = formatSimState(doc);
+    await writeFile(temp, text, 'utf8');
     await rename(temp, file);
+    return text;
   } catch (err) {
     await unlink(temp).catch(() => undefined);
     throw new FlannelWinError('SIM_STATE_WRITE_FAILED', `cannot write the simulator state file: ${(err as Error).message}`, { file }, { cause: err });

@@ -1,7 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { fileFingerprint, readSimState, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileFingerprint, parseSimState, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+
+function digest(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
 
 export interface StateSyncOptions {
   file: string;
@@ -35,6 +41,8 @@ export class StateFileSync {
   /** Bumped when a write starts, so a stat taken before it is not mistaken for a foreign edit. */
   private generation = 0;
   private lastWriteMs = 0;
+  /** Digest of the text we last wrote: a file that still holds it is ours, whatever stat says. */
+  private lastWritten: string | undefined;
   private closed = false;
   /** Completed file writes, for tests and the cost benchmark. */
   fileWrites = 0;
@@ -126,22 +134,41 @@ export class StateFileSync {
     await this.adopt(current, generation);
   }
 
-  private async adopt(current: string, generation: number): Promise<void> {
+  /**
+   * What the file now holds: 'ours' (our last write), 'adopted' (someone else's edit, now the
+   * host), 'unreadable' (kept out until the next edit), or 'stale' (a write of ours raced it).
+   */
+  private async adopt(current: string, generation: number): Promise<'ours' | 'adopted' | 'unreadable' | 'stale'> {
     let doc: SimStateDocument | undefined;
     try {
-      doc = await readSimState(this.opts.file);
+      let text: string;
+      try {
+        text = await readFile(this.opts.file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'stale';
+        throw err;
+      }
+      // stat metadata can change without anyone editing (inode reuse, clock granularity); only
+      // a different content is someone else's edit. Adopting our own write would drop changes
+      // made since it started.
+      if (this.lastWritten !== undefined && digest(text) === this.lastWritten) {
+        if (this.generation === generation) this.fingerprint = current;
+        return 'ours';
+      }
+      doc = parseSimState(text, this.opts.file);
     } catch (err) {
       // Probably an operator mid-edit: keep serving the last good state, look again after the next edit.
       this.opts.log.error({ file: this.opts.file, err: describeError(err) }, 'ignoring an unreadable edit of the simulator state file');
       this.fingerprint = current;
-      return;
+      return 'unreadable';
     }
-    if (this.generation !== generation || doc === undefined) return;
+    if (this.generation !== generation || doc === undefined) return 'stale';
     if (this.dirty) this.opts.log.warn({ file: this.opts.file }, 'state file edited outside the simulator; unsaved simulator changes are dropped');
     this.opts.adopt(doc);
     this.fingerprint = current;
     this.dirty = false;
     this.reloads++;
+    return 'adopted';
   }
 
   private async writeOnce(): Promise<void> {
@@ -149,14 +176,16 @@ export class StateFileSync {
     // An edit made since we last looked wins over what we would overwrite it with.
     const current = await fileFingerprint(this.opts.file);
     if (current !== undefined && current !== this.fingerprint) {
-      await this.adopt(current, generation);
-      if (this.fingerprint === current) return;
+      const verdict = await this.adopt(current, generation);
+      // Someone's edit won, or is being typed: do not write over it. Unsaved changes of ours
+      // (none after an adoption) wait for the next change to schedule a write.
+      if (verdict === 'adopted' || verdict === 'unreadable') return;
     }
     const started = performance.now();
     const doc = this.opts.snapshot();
     this.dirty = false;
     try {
-      await writeSimStateAtomically(this.opts.file, doc);
+      this.lastWritten = digest(await writeSimStateAtomically(this.opts.file, doc));
     } catch (err) {
       this.dirty = true;
       throw err;

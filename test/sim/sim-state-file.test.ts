@@ -109,3 +109,18 @@ test('a file of another version is refused on open', async (t) => {
   const err = await t.throwsAsync(openSimHost({ stateFile }), { instanceOf: FlannelWinError });
   t.is(err?.code, 'SIM_STATE_INVALID');
 });
+
+test('a file whose metadata changed but whose content is our own last write is not mistaken for an edit', async (t) => {
+  const host = await openTestHost(t, { flushDelayMs: 60_000 });
+  const index = (await host.routes.listInterfaces())[0]!.index;
+  await host.routes.addRoute({ destination: '10.244.2.0/24', nextHop: '192.168.1.12', interfaceIndex: index, metric: 0, protocol: 3 });
+  await host.flush();
+  // An unsaved change, then the file's metadata changes while its bytes stay our last write.
+  await host.routes.addRoute({ destination: '10.244.3.0/24', nextHop: '192.168.1.13', interfaceIndex: index, metric: 0, protocol: 3 });
+  await writeFile(host.stateFile, await readFile(host.stateFile, 'utf8'));
+  // The next call sees a new fingerprint; the content is ours, so the unsaved route survives.
+  const destinations = (await host.routes.listRoutes('ipv4')).map((r) => r.destination);
+  t.true(destinations.includes('10.244.3.0/24'));
+  await host.flush();
+  t.true((await readState(host.stateFile)).routes.some((r) => r.destination === '10.244.3.0/24'), 'and it reaches the file');
+});

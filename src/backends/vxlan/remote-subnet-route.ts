@@ -4,9 +4,8 @@ import { normalizeMac } from '../../net/mac.js';
 import { describeLease } from '../../lease/lease-identity.js';
 import type { Lease } from '../../lease/types.js';
 import { decodeVxlanBackendData } from './backend-data.js';
+import { WINDOWS_MIN_VNI } from './config.js';
 
-/** The minimum VNI Windows' VFP accepts for a VXLAN isolation id. */
-export const WINDOWS_MIN_VNI = 4096;
 
 /** One peer's route through the overlay, normalised so that equal routes compare equal. */
 export interface RemoteSubnetRouteSpec {
