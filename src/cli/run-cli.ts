@@ -83,6 +83,7 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
         publicIp: flags.publicIp || undefined,
         healthz: flags.healthzPort > 0 ? { host: flags.healthzIp, port: flags.healthzPort } : undefined,
         resyncIntervalMs: flags.resyncInterval * 1000,
+        serveMetrics: flags.metrics,
       },
       log,
       hns: dataplane.hns,

@@ -26,6 +26,8 @@ export interface DaemonOptions {
   publicIp?: string | undefined;
   /** undefined: no health server (flanneld's --healthz-port 0). */
   healthz?: { host: string; port: number } | undefined;
+  /** Serve /metrics on the health server (--metrics). */
+  serveMetrics?: boolean;
   resyncIntervalMs: number;
   backendTimings?: Partial<BackendTimings>;
   /** Reconciler tuning; the defaults suit a real host. */
@@ -94,7 +96,7 @@ export class Daemon {
     const stopInner = () => inner.abort(signal.reason);
     signal.addEventListener('abort', stopInner, { once: true });
     const health = options.healthz
-      ? await startHealthServer({ ...options.healthz, state: this, metrics: metrics.registry, log })
+      ? await startHealthServer({ ...options.healthz, state: this, metrics: options.serveMetrics === false ? undefined : metrics.registry, log })
       : undefined;
     const background: Promise<unknown>[] = [];
     try {
@@ -139,6 +141,7 @@ export class Daemon {
       const reconciler = new Reconciler<unknown, unknown>(network.kind, {
         log: log.child({ kind: network.kind.name }),
         ...(options.reconcile?.concurrency !== undefined ? { concurrency: options.reconcile.concurrency } : {}),
+        ...(network.kind.rateLimit ? { rateLimit: network.kind.rateLimit } : {}),
         onApplied: (changes: readonly { op: string }[], durationMs: number) => {
           metrics.applies.inc({ kind: network.kind.name, result: 'ok' });
           metrics.applySeconds.observe({ kind: network.kind.name }, durationMs / 1000);

@@ -22,6 +22,11 @@ export interface ResourceKind<D, A> {
    */
   readonly maxBatch?: number;
   /**
+   * How fast apply calls of this kind may go (token bucket), when the reconciler's default
+   * (100/s, burst 200, sized for HNS Modify requests) does not fit the target.
+   */
+  readonly rateLimit?: { perSecond: number; burst: number };
+  /**
    * Everything of this kind the host holds that this daemon owns, keyed as the desired state is.
    * Objects the daemon does not own must not be returned: whatever is returned and not desired
    * is deleted.

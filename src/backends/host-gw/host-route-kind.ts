@@ -36,6 +36,11 @@ export interface HostRouteKindOptions {
  */
 export class HostRouteKind implements ResourceKind<HostRouteSpec, ActualHostRoute> {
   readonly name = 'host-route';
+  /**
+   * One CreateIpForwardEntry2 per route (Windows has no batch call) and each is cheap: the
+   * HNS-sized default of 100/s would stretch a 5,000-peer cold start to almost a minute.
+   */
+  readonly rateLimit = { perSecond: 2000, burst: 2000 };
   private readonly routes: RouteTable;
   private readonly interfaceIndex: number;
   private readonly clusterNetwork: Ip4Net;
