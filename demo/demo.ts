@@ -10,10 +10,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { leaseValue, subnetKey, updateLeaseFile } from '../src/lease/local/lease-file.js';
+import { subnetKey, updateLeaseFile } from '../src/lease/local/lease-file.js';
 import { parseIp4Net } from '../src/net/ip.js';
 import { formatSimState } from '../src/sim/state-file.js';
-import { readSimState, remoteSubnetRoutes, writeCount } from '../src/sim/state-view.js';
+import { readSimState, writeCount } from '../src/sim/state-view.js';
+import { HOST_GW_DEMO, VXLAN_DEMO, type DemoPeer } from './demo-backend.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const DIR = resolve('.sim/demo');
@@ -24,17 +25,11 @@ const FILES = {
   log: `${DIR}/flannel-win.log`,
 };
 const PORT = 10256 + Math.floor(Math.random() * 1000);
-const NETWORK = 'flannel.4096';
+const BACKEND = process.argv[2] === 'host-gw' ? HOST_GW_DEMO : VXLAN_DEMO;
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 
-interface Peer {
-  name: string;
-  subnet: string;
-  publicIp: string;
-  vtepMac: string;
-  vni?: number;
-}
+type Peer = DemoPeer;
 
 function linuxPeer(i: number): Peer {
   const hex = (n: number) => n.toString(16).padStart(2, '0');
@@ -48,15 +43,8 @@ function linuxPeer(i: number): Peer {
 
 async function putPeers(peers: readonly Peer[]): Promise<void> {
   await updateLeaseFile(FILES.leases, (doc) => {
-    for (const p of peers) {
-      doc.subnets[subnetKey(parseIp4Net(p.subnet))] = leaseValue({
-        publicIp: p.publicIp,
-        publicIpv6: null,
-        backendType: 'vxlan',
-        backendData: JSON.stringify({ VNI: p.vni ?? 4096, VtepMAC: p.vtepMac }),
-        backendV6Data: undefined,
-      });
-    }
+    doc.config ??= BACKEND.netConf;
+    for (const p of peers) doc.subnets[subnetKey(parseIp4Net(p.subnet))] = BACKEND.leaseOf(p);
   });
 }
 
@@ -77,9 +65,8 @@ async function until<T>(check: () => Promise<T | undefined | false>, what: strin
 }
 
 const host = () => readSimState(FILES.host);
-const routes = async () => remoteSubnetRoutes(await host(), NETWORK);
+const programmed = async () => BACKEND.programmed(await host());
 const writes = async () => writeCount(await host());
-const mac = (m: string) => m.toLowerCase().replaceAll('-', ':');
 
 let daemon: ChildProcess | undefined;
 
@@ -120,6 +107,10 @@ async function status(): Promise<{ unusablePeers: { lease: string; reason: strin
   return (await (await fetch(`http://127.0.0.1:${PORT}/status`)).json()) as { unusablePeers: { lease: string; reason: string }[] };
 }
 
+function plural(ms: number, writes: number): string {
+  return `${ms} ms, ${writes} write${writes === 1 ? '' : 's'}`;
+}
+
 function step(n: number, text: string): void {
   console.log(`\n${bold(`[${n}]`)} ${text}`);
 }
@@ -127,43 +118,45 @@ function step(n: number, text: string): void {
 async function main(): Promise<void> {
   await rm(DIR, { recursive: true, force: true });
   await mkdir(DIR, { recursive: true });
-  console.log(bold('flannel-win demo: a Windows node joins a cluster of Linux flannel nodes'));
+  // The local subnet manager writes the embedded (vxlan) default only when no config is there.
+  await updateLeaseFile(FILES.leases, (doc) => {
+    doc.config = BACKEND.netConf;
+  });
+  console.log(bold(`flannel-win demo (${BACKEND.name}): a Windows node joins a cluster of Linux flannel nodes`));
   console.log(dim(`simulated HNS host (2 ms per HNS call) and a local lease file; files in ${DIR}`));
   const summary: [string, string][] = [];
+  const cost = async (before: number, t0: number) => plural(Date.now() - t0, (await writes()) - before);
 
-  step(1, 'start flannel-win (embedded default: vxlan, VNI 4096, port 4789, Network 10.244.0.0/16)');
+  step(1, `start flannel-win (${BACKEND.title})`);
   const startMs = await startDaemon();
   const env = await readFile(FILES.subnetEnv, 'utf8');
-  const state = await host();
-  const network = state.networks.find((n) => n.Name === NETWORK)!;
-  const drMac = (network.Policies ?? []).find((p) => p.Type === 'DrMacAddress')?.Settings as { Address: string } | undefined;
-  console.log(`    ready in ${startMs} ms; HNS network ${NETWORK} (Overlay, VSID 4096) with DR MAC ${drMac?.Address}`);
+  console.log(`    ready in ${startMs} ms; ${BACKEND.networkLine(await host())}`);
   console.log(`    subnet.env: ${env.trim().split('\n').join('  ')}`);
-  summary.push(['start (lease, HNS network, subnet.env)', `${startMs} ms, ${await writes()} HNS writes`]);
+  summary.push(['start (lease, HNS network, subnet.env)', `${startMs} ms, ${await writes()} writes`]);
 
   step(2, 'three Linux nodes join');
   const three = [0, 1, 2].map(linuxPeer);
   let before = await writes();
   let t0 = Date.now();
   await putPeers(three);
-  await until(async () => (await routes()).length === 3, 'three routes');
-  let ms = Date.now() - t0;
-  for (const r of await routes()) console.log(`    RemoteSubnetRoute ${r.DestinationPrefix.padEnd(15)} via ${r.ProviderAddress.padEnd(13)} VNI ${r.IsolationId}  MAC ${mac(r.DistributedRouterMacAddress)}`);
-  console.log(`    programmed in ${ms} ms with ${(await writes()) - before} HNS write(s)`);
-  summary.push(['3 peers join', `${ms} ms, ${(await writes()) - before} HNS writes`]);
+  await until(async () => (await programmed()).size === 3, 'three peers programmed');
+  let took = await cost(before, t0);
+  for (const line of BACKEND.describe(await host())) console.log(`    ${line}`);
+  console.log(`    programmed in ${took}`);
+  summary.push(['3 peers join', took]);
 
-  step(3, `${three[1]!.name} re-creates its vxlan device (new VtepMAC)`);
+  step(3, `${three[1]!.name} ${BACKEND.change.what}`);
   before = await writes();
   t0 = Date.now();
-  const moved = { ...three[1]!, vtepMac: '52:a1:ff:ff:00:01' };
-  await putPeers([moved]);
-  await until(async () => (await routes()).some((r) => mac(r.DistributedRouterMacAddress) === moved.vtepMac), 'the new MAC');
-  ms = Date.now() - t0;
-  console.log(`    updated in ${ms} ms with ${(await writes()) - before} HNS writes (HNS has no in-place update: remove + add)`);
-  summary.push(['1 peer changes its MAC', `${ms} ms, ${(await writes()) - before} HNS writes`]);
+  const change = BACKEND.change.apply(three[1]!);
+  await putPeers([change.peer]);
+  await until(async () => (await programmed()).get(three[1]!.subnet) === change.detail, 'the change');
+  took = await cost(before, t0);
+  console.log(`    updated in ${took} (${BACKEND.change.note})`);
+  summary.push(['1 peer changes', took]);
 
-  step(4, 'a Linux node still on flannel\'s Linux defaults (VNI 1) joins');
-  await putPeers([{ ...linuxPeer(3), name: 'linux-misconfigured', vni: 1 }]);
+  step(4, `a Linux node ${BACKEND.misconfigured.what} joins`);
+  await putPeers([BACKEND.misconfigured.peer(linuxPeer(3))]);
   const skipped = await until(async () => (await status()).unusablePeers[0], 'the skipped peer');
   console.log(`    skipped, with one warning: ${skipped.reason}`);
   summary.push(['misconfigured peer', 'skipped with one warning, others unaffected']);
@@ -173,31 +166,29 @@ async function main(): Promise<void> {
   before = await writes();
   t0 = Date.now();
   await putPeers(many);
-  await until(async () => (await routes()).length === 203, '203 routes');
-  ms = Date.now() - t0;
-  const burst = (await writes()) - before;
-  console.log(`    203 routes programmed; 200 new in ${ms} ms with ${burst} HNS writes (flannel: 400, one remove and one add per peer)`);
-  summary.push(['200 peers join at once', `${ms} ms, ${burst} HNS writes`]);
+  await until(async () => (await programmed()).size === 203, '203 peers programmed');
+  took = await cost(before, t0);
+  console.log(`    203 peers programmed; the 200 new ones in ${took} (${BACKEND.burstNote(200)})`);
+  summary.push(['200 peers join at once', took]);
 
   step(6, `${three[2]!.name} leaves the cluster`);
   before = await writes();
   t0 = Date.now();
   await removePeer(three[2]!);
-  await until(async () => !(await routes()).some((r) => r.DestinationPrefix === three[2]!.subnet), 'removal');
-  ms = Date.now() - t0;
-  console.log(`    its route is gone after ${ms} ms, ${(await writes()) - before} HNS write`);
-  summary.push(['1 peer leaves', `${ms} ms, ${(await writes()) - before} HNS writes`]);
+  await until(async () => !(await programmed()).has(three[2]!.subnet), 'removal');
+  took = await cost(before, t0);
+  console.log(`    removed from the host after ${took}`);
+  summary.push(['1 peer leaves', took]);
 
-  step(7, `drift: someone deletes ${three[0]!.name}'s route from HNS behind flannel-win's back`);
+  step(7, `drift: someone deletes ${three[0]!.name}'s entry from the host behind flannel-win's back`);
   const drifted = await host();
-  const net = drifted.networks.find((n) => n.Name === NETWORK)!;
-  net.Policies = (net.Policies ?? []).filter((p) => !(p.Type === 'RemoteSubnetRoute' && (p.Settings as { DestinationPrefix: string }).DestinationPrefix === three[0]!.subnet));
+  BACKEND.drift(drifted, three[0]!.subnet);
   await writeFile(FILES.host, formatSimState(drifted));
   t0 = Date.now();
-  await until(async () => (await routes()).some((r) => r.DestinationPrefix === three[0]!.subnet), 'the repair');
-  ms = Date.now() - t0;
-  console.log(`    repaired by the periodic resync (--resync-interval 2) after ${ms} ms`);
-  summary.push(['drift repaired', `${ms} ms (resync every 2 s)`]);
+  await until(async () => (await programmed()).has(three[0]!.subnet), 'the repair');
+  const repairMs = Date.now() - t0;
+  console.log(`    repaired by the periodic resync (--resync-interval 2) after ${repairMs} ms`);
+  summary.push(['drift repaired', `${repairMs} ms (resync every 2 s)`]);
 
   step(8, 'restart flannel-win (as a DaemonSet rollout would)');
   await stopDaemon();
@@ -205,12 +196,13 @@ async function main(): Promise<void> {
   const restartMs = await startDaemon();
   await stopDaemon();
   const restartWrites = (await writes()) - before;
-  console.log(`    ready again in ${restartMs} ms with ${restartWrites} HNS writes: it adopted what was programmed (flannel: remove + add for every peer)`);
-  summary.push(['restart, nothing changed', `${restartMs} ms, ${restartWrites} HNS writes`]);
+  console.log(`    ready again in ${restartMs} ms with ${restartWrites} writes: it adopted what was programmed (flannel re-adds every peer)`);
+  summary.push(['restart, nothing changed', `${restartMs} ms, ${restartWrites} writes`]);
 
-  console.log(`\n${bold('summary')}`);
+  console.log(`\n${bold('summary')} ${dim('(writes = HNS and route-table write calls on the simulated host)')}`);
   for (const [what, result] of summary) console.log(`  ${what.padEnd(40)} ${result}`);
   console.log(dim(`\nread ${FILES.host} (the simulated host), ${FILES.leases} (the leases) and ${FILES.log} (the daemon's log)`));
+  console.log(dim(BACKEND.name === 'vxlan' ? 'the host-gw variant: npm run demo -- host-gw' : 'the vxlan variant: npm run demo'));
 }
 
 main().then(

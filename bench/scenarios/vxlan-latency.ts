@@ -23,6 +23,7 @@ import { percentile } from '../support/proc-stats.js';
 const SIZES = [50, 500, 5000];
 const LATENCY_SAMPLES = 200;
 const INJECTED_MS = 2;
+const CPU_BURST = 500;
 
 interface CallRecord {
   start: number;
@@ -95,6 +96,7 @@ async function startDaemon(endpoint: string, prefix: string, dir: string, latenc
 export default async function run(report: Report): Promise<void> {
   const etcd = await startEtcd();
   const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-latency-'));
+  const cpuPerEvent = new Map<number, number>();
   try {
     for (const n of SIZES) {
       const cluster = new BenchCluster(etcd.endpoint, `/latency-${n}-${Date.now()}/network`);
@@ -112,6 +114,16 @@ export default async function run(report: Report): Promise<void> {
           await waitFor(() => fast.seen.has(peer.subnet), { timeoutMs: 10_000, intervalMs: 0, what: 'the HNS call for a new peer' });
           samples.push(fast.seen.get(peer.subnet)! - t0);
         }
+        // Daemon CPU per lease event without the simulator's file persistence (which serialises
+        // the whole host and so grows with it): a burst of new peers, measured in this process.
+        // The bench's own etcd writes are in it too, at a constant cost per event.
+        const burst = Array.from({ length: CPU_BURST }, (_, i) => benchPeer(n + 1000 + i));
+        const cpu0 = process.cpuUsage();
+        await cluster.putPeers(burst);
+        await waitFor(() => burst.every((p) => fast.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'the burst to reach HNS' });
+        const cpu = process.cpuUsage(cpu0);
+        cpuPerEvent.set(n, (cpu.user + cpu.system) / CPU_BURST);
+        report(`cpu_per_lease_event_no_sim_persistence.${n}`, cpuPerEvent.get(n)!, 'µs/event', 'flat from 50 to 5000');
         await fast.stop();
         samples.sort((a, b) => a - b);
         report(`etcd_write_to_hns_call_p50.${n}`, percentile(samples, 50), 'ms', '< 5 (p99)');
@@ -130,6 +142,7 @@ export default async function run(report: Report): Promise<void> {
         cluster.close();
       }
     }
+    report('cpu_per_lease_event_no_sim_persistence.ratio_5000_vs_50', cpuPerEvent.get(5000)! / cpuPerEvent.get(50)!, 'x', '~1 (flat)');
   } finally {
     await rm(dir, { recursive: true, force: true });
     await etcd.stop();
