@@ -107,7 +107,13 @@ export class Daemon {
         isPermanent,
       });
       log.info({ network: netConfig.network ? formatIp4Net(netConfig.network) : undefined, backend: netConfig.backendType }, 'network configuration read');
-      const external = await this.selectInterface();
+      const override = await retryWithBackoff(async () => subnetManager.publicIpOverride?.(inner.signal), {
+        signal: inner.signal,
+        log,
+        what: 'read the node-public-ip override',
+      });
+      if (override) log.info({ publicIp: override, flag: options.publicIp }, 'the node-public-ip annotation overrides --public-ip');
+      const external = await this.selectInterface(override ?? options.publicIp);
       const previous = await readSubnetEnv(options.subnetFile).then(
         (env) => {
           for (const warning of env.warnings) log.warn({ subnetFile: options.subnetFile }, `previous subnet.env: ${warning}`);
@@ -200,7 +206,7 @@ export class Daemon {
     }
   }
 
-  private async selectInterface() {
+  private async selectInterface(publicIp: string | undefined) {
     const { options, log } = this.deps;
     const interfaces = await this.deps.routes.listInterfaces();
     const routes = await this.deps.routes.listRoutes('ipv4');
@@ -210,7 +216,7 @@ export class Daemon {
         iface: options.iface,
         ifaceRegex: options.ifaceRegex,
         ...(options.ifaceCanReach ? { ifaceCanReach: options.ifaceCanReach } : {}),
-        ...(options.publicIp ? { publicIp: options.publicIp } : {}),
+        ...(publicIp ? { publicIp } : {}),
       });
       log.info(
         { iface: external.iface.name, ifaceAddr: external.ifaceAddr, extAddr: external.extAddr, mtu: external.iface.mtu, selectedBy: external.selectedBy, notes: external.notes },

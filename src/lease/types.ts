@@ -80,6 +80,11 @@ export interface SubnetManager {
    * `signal` aborts.
    */
   watchLeases(signal: AbortSignal): AsyncIterable<LeaseWatchResult>;
+  /**
+   * An address the store says this node must publish instead of --public-ip (kube: the
+   * node-public-ip annotation, read once at start-up). Absent or undefined: none.
+   */
+  publicIpOverride?(signal: AbortSignal): Promise<string | undefined>;
   /** Called once the backend is up (kube: the NetworkUnavailable=False condition). */
   markNetworkUp(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;

@@ -101,3 +101,35 @@ test('vxlan in kube mode: annotations, NetworkUnavailable, subnet.env, peers fro
   t.is(await restartWrites(daemon, args, port, host, env), 0, 'a restart with nothing changed writes nothing to HNS');
   t.deepEqual((await host.remoteRoutes(NETWORK_NAME)).map((r) => r.DestinationPrefix), ['10.244.1.0/24', '10.244.3.0/24', '10.244.4.0/24']);
 });
+
+test('the node-public-ip annotation overrides --public-ip, as in flanneld (a node behind NAT)', async (t) => {
+  const server = await KubeApiServer.start();
+  t.teardown(() => server.close());
+  server.addNode({ name: 'win-2', podCIDR: '10.244.6.0/24', annotations: { [`${PREFIX}node-public-ip`]: '203.0.113.7' } });
+  server.addNode({ name: 'linux-1', podCIDR: '10.244.1.0/24', annotations: linuxVxlanAnnotations('192.168.1.21', '52:a1:00:00:00:01') });
+  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-e2e-kube-nat-'));
+  const netConf = join(dir, 'net-conf.json');
+  await writeFile(netConf, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}');
+  const port = await freePort();
+  const host = new SimHostFile(join(dir, 'host.json'));
+  const daemon = await startReady(
+    [
+      '--kube-subnet-mgr',
+      `--kubeconfig-file=${server.kubeconfigPath}`,
+      `--net-config-path=${netConf}`,
+      '--dataplane=sim',
+      `--sim-state=${host.path}`,
+      `--subnet-file=${join(dir, 'subnet.env')}`,
+      '--iface=Ethernet',
+      '--public-ip=192.168.1.10',
+      '--healthz-ip=127.0.0.1',
+      `--healthz-port=${port}`,
+    ],
+    port,
+    { NODE_NAME: 'win-2' },
+  );
+  t.teardown(() => daemon.stop());
+  t.is(server.node('win-2')!.metadata.annotations![`${PREFIX}public-ip`], '203.0.113.7', 'peers are told the NAT address');
+  t.truthy(daemon.logs.find((l) => l.msg.includes('node-public-ip annotation overrides')));
+  await host.until((s) => remoteSubnetRoutes(s, NETWORK_NAME).length === 1, 'the Linux peer is still programmed');
+});

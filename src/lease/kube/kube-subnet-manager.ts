@@ -100,6 +100,10 @@ export class KubeSubnetManager implements SubnetManager {
     return this.#readPublicIpOverride(node);
   }
 
+  async publicIpOverride(signal: AbortSignal): Promise<string | undefined> {
+    return (await this.storedPublicIps(signal)).publicIp;
+  }
+
   async acquireLease(request: LeaseRequest, signal: AbortSignal): Promise<Lease> {
     const linked = this.#linked(signal);
     const nodeName = await this.nodeName(linked);
