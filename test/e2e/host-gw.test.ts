@@ -136,6 +136,16 @@ async function scenario(t: ExecutionContext, makeStore: (dir: string) => Promise
   t.is(await restartWrites(daemon, args, port, host, store.env), 0, 'a restart with nothing changed writes nothing');
   t.deepEqual((await host.clusterRoutes()).map((r) => r.destination), ['10.244.1.0/24', '10.244.3.0/24']);
   t.is((await host.state()).networks.filter((n) => n.Name === 'cbr0').length, 1);
+
+  // A peer that leaves while the daemon is down: its route goes at the next start, nothing else.
+  await store.removePeer('linux-3');
+  const before = await host.writes();
+  const again = await startReady(args, port, store.env);
+  await host.until((s) => !s.routes.some((r) => r.destination === '10.244.3.0/24'), 'the vanished peer\'s route to go');
+  await again.stop();
+  t.deepEqual((await host.clusterRoutes()).map((r) => r.destination), ['10.244.1.0/24']);
+  t.true((await host.state()).routes.some((r) => r.destination === '172.30.0.0/16'), 'the foreign route is still there');
+  t.is((await host.writes()) - before, 1, 'one route deleted');
 }
 
 test('host-gw on etcd: L2Bridge, host endpoint, one route per peer, removal, drift, foreign routes kept, zero-write restart', (t) => scenario(t, () => etcdStore()));

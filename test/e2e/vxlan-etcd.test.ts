@@ -99,4 +99,13 @@ test.serial('vxlan on etcd: lease, subnet.env, one RemoteSubnetRoute per peer, r
   t.is(await restartWrites(daemon, args, port, host), 0, 'a restart with nothing changed writes nothing to HNS');
   t.is((await host.remoteRoutes(NETWORK_NAME)).length, 2);
   t.is((await client.get(ownKey).string()), ownValue, 'the lease survives the restart unchanged');
+
+  // A peer that leaves while the daemon is down is removed at the next start, with one write.
+  await client.delete().key(`${PREFIX}/subnets/10.244.3.0-24`);
+  const before = await host.writes();
+  const again = await startReady(args, port);
+  await host.until((s) => remoteSubnetRoutes(s, NETWORK_NAME).length === 1, 'the vanished peer to be removed');
+  await again.stop();
+  t.deepEqual((await host.remoteRoutes(NETWORK_NAME)).map((r) => r.DestinationPrefix), ['10.244.1.0/24']);
+  t.is((await host.writes()) - before, 1, 'one Remove request');
 });
