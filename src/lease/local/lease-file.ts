@@ -21,7 +21,8 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { dirname } from 'node:path';
 import { sleep } from '../../async/abortable-sleep.js';
 import { FlannelWinError } from '../../errors.js';
-import { formatIp4Net, maskIp4Net, tryParseIp4Net, type Ip4Net } from '../../net/ip.js';
+import { maskIp4Net, type Ip4Net } from '../../net/ip.js';
+import { makeSubnetKey, parseSubnetKey as parseEtcdSubnetKey } from '../etcd/subnet-key.js';
 import { decodeLeaseAttrs, encodeLeaseAttrs } from '../lease-json.js';
 import type { LeaseAttrs } from '../types.js';
 
@@ -48,15 +49,19 @@ export interface LeaseFileProblem {
 
 /** `10.244.1.0/24` ↔ `10.244.1.0-24`, as flannel names etcd keys. */
 export function subnetKey(subnet: Ip4Net): string {
-  return formatIp4Net(subnet).replace('/', '-');
+  return makeSubnetKey(subnet);
 }
 
+/** An IPv4 subnet key; undefined for anything else (a v6 pair, a host address, junk). */
 export function parseSubnetKey(key: string): Ip4Net | undefined {
-  const match = /^(\d+\.\d+\.\d+\.\d+)-(\d+)$/.exec(key);
-  if (!match) return undefined;
-  const net = tryParseIp4Net(`${match[1]}/${match[2]}`);
-  // A host address (10.244.1.5-24) is not a subnet anyone allocated: reject it rather than guess.
-  return net && subnetKey(maskIp4Net(net)) === key ? net : undefined;
+  try {
+    const parsed = parseEtcdSubnetKey(key);
+    // A host address (10.244.1.5-24) is not a subnet anyone allocated: reject it rather than guess.
+    const masked = maskIp4Net(parsed.subnet);
+    return parsed.ipv6Subnet === undefined && masked.ip === parsed.subnet.ip ? parsed.subnet : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function parseLeaseFile(text: string, path: string): LeaseFileDocument {

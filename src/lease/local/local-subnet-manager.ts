@@ -3,9 +3,11 @@ import { basename, dirname } from 'node:path';
 import { sleep } from '../../async/abortable-sleep.js';
 import type { NetConfig } from '../../config/net-config.js';
 import { checkNetworkConfig, parseNetConfig } from '../../config/parse-net-config.js';
+import type { CheckedNetConfig } from '../../config/net-config.js';
+import { chooseSubnet as chooseFreeSubnet, ip4SubnetFitsConfig } from '../subnet-allocator.js';
 import { describeError, FlannelWinError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { formatIp4Net, ip4NetsOverlap, type Ip4Net } from '../../net/ip.js';
+import { formatIp4Net, type Ip4Net } from '../../net/ip.js';
 import { sameAttrs } from '../lease-identity.js';
 import type { KeepLeaseHooks, Lease, LeaseEvent, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
 import {
@@ -191,25 +193,23 @@ export function diffLeases(before: ReadonlyMap<string, Lease>, after: ReadonlyMa
 }
 
 /**
- * flannel's preference order: the subnet already holding our PublicIP, then the previous
- * subnet from subnet.env, then the lowest free subnet in [SubnetMin, SubnetMax]. Local mode has
- * no racing writers (the file is locked), so no randomness is needed.
+ * flannel's preference order: the subnet already holding our PublicIP, then (through the
+ * shared allocator) the previous subnet from subnet.env, then a free one in [SubnetMin,
+ * SubnetMax]. flannel picks at random among the first 100 free to make racing nodes collide
+ * less; writers of a local file take a lock and cannot race, so the default is the lowest free
+ * subnet, which keeps demos and trials predictable.
  */
-export function chooseSubnet(config: NetConfig, entries: readonly LeaseFileEntry[], request: LeaseRequest): Ip4Net {
-  const network = config.network;
-  if (!network || config.subnetMin === undefined || config.subnetMax === undefined) {
+export function chooseSubnet(config: CheckedNetConfig, entries: readonly LeaseFileEntry[], request: LeaseRequest, random: () => number = () => 0): Ip4Net {
+  if (!config.enableIpv4 || !config.network) {
     throw new LocalLeaseError('LOCAL_NO_IPV4', 'the local subnet manager needs an IPv4 Network in its config', {});
   }
   const mine = entries.find((e) => e.attrs.publicIp === request.attrs.publicIp);
-  if (mine) return mine.subnet;
-  const taken = (net: Ip4Net) => entries.some((e) => ip4NetsOverlap(e.subnet, net));
-  const prev = request.previousSubnet;
-  const step = 2 ** (32 - config.subnetLen);
-  if (prev && prev.prefixLen === config.subnetLen && prev.ip >= config.subnetMin && prev.ip <= config.subnetMax && !taken(prev)) return prev;
-  for (let ip = config.subnetMin; ip <= config.subnetMax; ip += step) {
-    const candidate = { ip, prefixLen: config.subnetLen };
-    if (!taken(candidate)) return candidate;
-  }
-  throw new LocalLeaseError('LOCAL_NETWORK_FULL', `no free /${config.subnetLen} left in ${formatIp4Net(network)}`, { taken: entries.length });
+  if (mine && ip4SubnetFitsConfig(config, mine.subnet)) return mine.subnet;
+  const candidate = chooseFreeSubnet({
+    config: { ...config, enableIpv6: false },
+    taken: entries.map((e) => ({ subnet: e.subnet, ipv6Subnet: undefined })),
+    previousSubnet: request.previousSubnet,
+    random,
+  });
+  return candidate.subnet!;
 }
-
