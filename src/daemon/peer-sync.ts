@@ -22,11 +22,12 @@ export interface PeerSyncHooks {
 /**
  * Feeds the subnet manager's lease stream into the reconciler's desired state.
  *
- * Start-up order matters for a zero-write restart: the reconciler first lists what the host
- * already holds (nothing is desired yet and deletions are not allowed), then the first
- * snapshot sets the desired state, so only real differences are queued; only then is the
- * desired state declared complete, which lets the reconciler remove routes for peers that
- * vanished while the daemon was down.
+ * Start-up order matters for a zero-write restart: the reconciler lists what the host already
+ * holds before it queues anything (its start does that), the first snapshot sets the desired
+ * state, so only real differences are queued, and only then is the desired state declared
+ * complete, which lets the reconciler remove routes for peers that vanished while the daemon
+ * was down. The resync after the snapshot makes sure the listing is done before readiness is
+ * judged.
  */
 export class PeerSync<D> {
   private readonly watcher: LeaseWatcher;
@@ -65,7 +66,6 @@ export class PeerSync<D> {
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const { reconciler, log } = this.deps;
-    await reconciler.resync(signal);
     let delay = this.deps.restartDelayMs ?? 1000;
     while (!signal.aborted) {
       try {
