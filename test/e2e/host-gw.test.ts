@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimStateDocument } from '../../src/sim/state-file.js';
-import { restartWrites, SimHostFile, startReady } from '../support/e2e-host.js';
+import { restartWrites, SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
 import { startEtcd } from '../support/etcd-server.js';
 import { freePort } from '../support/free-port.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
@@ -89,13 +89,8 @@ async function scenario(t: ExecutionContext, makeStore: (dir: string) => Promise
   const host = new SimHostFile(join(dir, 'host.json'));
   const args = [
     ...store.args,
-    '--dataplane=sim',
-    `--sim-state=${host.path}`,
-    `--subnet-file=${join(dir, 'subnet.env')}`,
-    '--public-ip=192.168.1.10',
+    ...simDaemonArgs(host, dir, port),
     '--resync-interval=1',
-    '--healthz-ip=127.0.0.1',
-    `--healthz-port=${port}`,
   ];
   const daemon = await startReady(args, port, store.env);
   t.teardown(() => daemon.stop());

@@ -4,7 +4,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remoteSubnetRoutes } from '../../src/sim/state-view.js';
-import { restartWrites, SimHostFile, startReady } from '../support/e2e-host.js';
+import { restartWrites, SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 import { freePort } from '../support/free-port.js';
 
@@ -45,13 +45,9 @@ test.serial('vxlan on etcd: lease, subnet.env, one RemoteSubnetRoute per peer, r
   const host = new SimHostFile(join(dir, 'host.json'));
   const args = [
     `--etcd-endpoints=${etcd.endpoint}`,
-    '--dataplane', 'sim',
-    '--sim-state', host.path,
-    '--subnet-file', join(dir, 'subnet.env'),
-    '--public-ip', '192.168.1.10',
+    ...simDaemonArgs(host, dir, port),
+    // Space-separated values, as operators often write them (Go's flag syntax allows both).
     '--resync-interval', '1',
-    '--healthz-ip', '127.0.0.1',
-    `--healthz-port=${port}`,
   ];
   const daemon = await startReady(args, port);
   t.teardown(() => daemon.stop());

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remoteSubnetRoutes } from '../../src/sim/state-view.js';
-import { restartWrites, SimHostFile, startReady } from '../support/e2e-host.js';
+import { restartWrites, SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
 import { freePort } from '../support/free-port.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { linuxVxlanAnnotations, PREFIX } from '../support/kube-fixtures.js';
@@ -31,13 +31,8 @@ test('vxlan in kube mode: annotations, NetworkUnavailable, subnet.env, peers fro
     '--kube-subnet-mgr',
     `--kubeconfig-file=${server.kubeconfigPath}`,
     `--net-config-path=${netConf}`,
-    '--dataplane=sim',
-    `--sim-state=${host.path}`,
-    `--subnet-file=${join(dir, 'subnet.env')}`,
-    '--public-ip=192.168.1.10',
+    ...simDaemonArgs(host, dir, port),
     '--resync-interval=1',
-    '--healthz-ip=127.0.0.1',
-    `--healthz-port=${port}`,
   ];
   const env = { NODE_NAME: 'win-1' };
   const daemon = await startReady(args, port, env);
@@ -117,13 +112,8 @@ test('the node-public-ip annotation overrides --public-ip, as in flanneld (a nod
       '--kube-subnet-mgr',
       `--kubeconfig-file=${server.kubeconfigPath}`,
       `--net-config-path=${netConf}`,
-      '--dataplane=sim',
-      `--sim-state=${host.path}`,
-      `--subnet-file=${join(dir, 'subnet.env')}`,
+      ...simDaemonArgs(host, dir, port),
       '--iface=Ethernet',
-      '--public-ip=192.168.1.10',
-      '--healthz-ip=127.0.0.1',
-      `--healthz-port=${port}`,
     ],
     port,
     { NODE_NAME: 'win-2' },

@@ -46,6 +46,21 @@ export class SimHostFile {
   }
 }
 
+/**
+ * The flags every end-to-end run shares: the simulated host in `dir`, subnet.env next to it,
+ * the node address, and health on loopback `port` (readiness is what the tests wait for).
+ */
+export function simDaemonArgs(host: SimHostFile, dir: string, port: number): string[] {
+  return [
+    '--dataplane=sim',
+    `--sim-state=${host.path}`,
+    `--subnet-file=${dir}/subnet.env`,
+    '--public-ip=192.168.1.10',
+    '--healthz-ip=127.0.0.1',
+    `--healthz-port=${port}`,
+  ];
+}
+
 export async function isReady(port: number): Promise<boolean> {
   const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
   return res?.status === 200;
