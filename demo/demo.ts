@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { subnetKey, updateLeaseFile } from '../src/lease/local/lease-file.js';
 import { parseIp4Net } from '../src/net/ip.js';
 import { formatSimState } from '../src/sim/state-file.js';
-import { readSimState, writeCount } from '../src/sim/state-view.js';
+import { readHostFile, writeCount } from '../src/sim/state-view.js';
 import { HOST_GW_DEMO, VXLAN_DEMO, type DemoPeer } from './demo-backend.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -64,7 +64,7 @@ async function until<T>(check: () => Promise<T | undefined | false>, what: strin
   }
 }
 
-const host = () => readSimState(FILES.host);
+const host = () => readHostFile(FILES.host);
 const programmed = async () => BACKEND.programmed(await host());
 const writes = async () => writeCount(await host());
 

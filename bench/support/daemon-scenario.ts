@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSimHost } from '../../src/sim/sim-host.js';
 import type { SimStateDocument } from '../../src/sim/state-file.js';
-import { readSimState, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
+import { readHostFile, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
 import { formatSimState } from '../../src/sim/state-file.js';
 import { writeFile } from 'node:fs/promises';
 import { DaemonProcess } from '../../test/support/daemon-process.js';
@@ -43,7 +43,7 @@ async function prepareHost(backend: BenchBackend, file: string): Promise<void> {
   const host = await openSimHost({ stateFile: file, publicIp: '192.168.1.10' });
   await host.close();
   if (backend !== 'host-gw') return;
-  const state = await readSimState(file);
+  const state = await readHostFile(file);
   for (const route of state.routes) if (route.destination === '192.168.1.0/24') route.destination = '192.168.0.0/16';
   await writeFile(file, formatSimState(state));
 }
@@ -84,8 +84,8 @@ async function runSize(n: number, endpoint: string, report: Report, options: Dae
     '--log-level=warn',
   ];
   const peer = (i: number) => benchPeer(i, 0, backend);
-  const writes = async () => writeCount(await readSimState(hostFile));
-  const onHost = async () => programmed(backend, await readSimState(hostFile));
+  const writes = async () => writeCount(await readHostFile(hostFile));
+  const onHost = async () => programmed(backend, await readHostFile(hostFile));
   const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
   const until = (what: string, check: () => Promise<boolean>) => waitFor(check, { timeoutMs: 180_000, intervalMs: 25, what: `${backend} ${n}: ${what}` });
   let daemon: DaemonProcess | undefined;
@@ -153,7 +153,7 @@ async function runSize(n: number, endpoint: string, report: Report, options: Dae
       const tightArgs = args.map((a) => (a.startsWith('--sim-state=') ? `--sim-state=${tight}` : a));
       daemon = DaemonProcess.start(tightArgs, { NODE_OPTIONS: TIGHT_HEAP });
       await until('tight-heap cold start', ready);
-      await until('tight-heap: every peer programmed', async () => programmed(backend, await readSimState(tight)).size >= n);
+      await until('tight-heap: every peer programmed', async () => programmed(backend, await readHostFile(tight)).size >= n);
       report(`peak_rss_tight_heap.${n}`, await processPeakRssMiB(daemon.child.pid!), 'MiB', `< 100 (NODE_OPTIONS="${TIGHT_HEAP}")`);
       await daemon.stop();
       daemon = undefined;

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { RemoteSubnetRoutePolicySetting } from '../../src/hns/types.js';
 import type { HostRoute } from '../../src/routes/route-table.js';
 import { formatSimState, type SimStateDocument } from '../../src/sim/state-file.js';
-import { readSimState, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
+import { readHostFile, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
 import { DaemonProcess } from './daemon-process.js';
 import { waitFor } from './wait.js';
 
@@ -11,7 +11,7 @@ export class SimHostFile {
   constructor(readonly path: string) {}
 
   state(): Promise<SimStateDocument> {
-    return readSimState(this.path);
+    return readHostFile(this.path);
   }
 
   async remoteRoutes(network: string): Promise<RemoteSubnetRoutePolicySetting[]> {
