@@ -1,10 +1,10 @@
 import { retryWithBackoff } from '../async/retry.js';
 import type { BackendNetwork, BackendTimings } from '../backends/backend.js';
 import { createBackend, UnsupportedBackendError } from '../backends/create-backend.js';
-import { selectExternalInterface } from '../config/interface-selection.js';
+import { selectExternalInterface } from './interface-selection.js';
 import type { NetConfig } from '../config/net-config.js';
 import { NetConfigError } from '../config/parse-net-config.js';
-import { formatSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../config/subnet-env.js';
+import { formatSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../lease/subnet-env.js';
 import { describeError, FlannelWinError, isAbortError } from '../errors.js';
 import type { HnsClient } from '../hns/client.js';
 import { describeLease } from '../lease/lease-identity.js';

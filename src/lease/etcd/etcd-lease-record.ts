@@ -1,6 +1,6 @@
 import { decodeLeaseAttrs } from '../lease-json.js';
 import type { Lease, LeaseAttrs } from '../types.js';
-import { parseSubnetKey, SubnetKeyError, type ParsedSubnetKey } from './subnet-key.js';
+import { parseSubnetKey, SubnetKeyError, type ParsedSubnetKey } from '../subnet-key.js';
 
 /** etcd's lease id for a key written without a lease: a flannel reservation. */
 export const NO_ETCD_LEASE = '0';

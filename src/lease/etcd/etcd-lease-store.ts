@@ -10,7 +10,8 @@ import type { Lease, LeaseAttrs, LeaseEvent } from '../types.js';
 import { prefixRangeEnd } from './etcd-client.js';
 import { expirationOf, leaseFromKeyValue, NO_ETCD_LEASE, removedLeaseFromKey } from './etcd-lease-record.js';
 import { EtcdStoreError, SubnetRaceLostError } from './errors.js';
-import { makeSubnetKey, type EtcdLayout } from './subnet-key.js';
+import { makeSubnetKey } from '../subnet-key.js';
+import type { EtcdLayout } from './etcd-layout.js';
 
 /** One parsed entry under `<prefix>/subnets/`, with what a conditional write needs. */
 export interface LeaseRecord {

@@ -13,7 +13,7 @@ import { NO_ETCD_LEASE } from './etcd-lease-record.js';
 import { EtcdLeaseStore, type LeaseRecord, type RenewOutcome } from './etcd-lease-store.js';
 import { SubnetRaceLostError } from './errors.js';
 import { watchRange } from './range-watch.js';
-import { DEFAULT_ETCD_PREFIX, etcdLayout, type EtcdLayout } from './subnet-key.js';
+import { DEFAULT_ETCD_PREFIX, etcdLayout, type EtcdLayout } from './etcd-layout.js';
 
 export interface EtcdSubnetManagerOptions extends EtcdConnectionOptions {
   /** Default `/coreos.com/network`, as flannel's `--etcd-prefix`. */

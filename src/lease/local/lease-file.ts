@@ -22,7 +22,7 @@ import { dirname } from 'node:path';
 import { sleep } from '../../async/abortable-sleep.js';
 import { FlannelWinError } from '../../errors.js';
 import { maskIp4Net, type Ip4Net } from '../../net/ip.js';
-import { makeSubnetKey, parseSubnetKey as parseEtcdSubnetKey } from '../etcd/subnet-key.js';
+import { makeSubnetKey, parseSubnetKey as parseFlannelSubnetKey } from '../subnet-key.js';
 import { decodeLeaseAttrs, encodeLeaseAttrs } from '../lease-json.js';
 import type { LeaseAttrs } from '../types.js';
 
@@ -55,7 +55,7 @@ export function subnetKey(subnet: Ip4Net): string {
 /** An IPv4 subnet key; undefined for anything else (a v6 pair, a host address, junk). */
 export function parseSubnetKey(key: string): Ip4Net | undefined {
   try {
-    const parsed = parseEtcdSubnetKey(key);
+    const parsed = parseFlannelSubnetKey(key);
     // A host address (10.244.1.5-24) is not a subnet anyone allocated: reject it rather than guess.
     const masked = maskIp4Net(parsed.subnet);
     return parsed.ipv6Subnet === undefined && masked.ip === parsed.subnet.ip ? parsed.subnet : undefined;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { expirationOf, leaseFromKeyValue, removedLeaseFromKey } from '../../../src/lease/etcd/etcd-lease-record.js';
-import { SubnetKeyError } from '../../../src/lease/etcd/subnet-key.js';
+import { SubnetKeyError } from '../../../src/lease/subnet-key.js';
 import { LeaseJsonError } from '../../../src/lease/lease-json.js';
 import { formatIp4Net, formatIp6Net } from '../../../src/net/ip.js';
 

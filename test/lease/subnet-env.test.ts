@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatSubnetEnv, parseSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../../src/config/subnet-env.js';
+import { formatSubnetEnv, parseSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../../src/lease/subnet-env.js';
 import { formatIp4Net, formatIp6Net, parseIp4Net, parseIp6Net } from '../../src/net/ip.js';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {

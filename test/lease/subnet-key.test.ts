@@ -1,6 +1,7 @@
 import test from 'ava';
-import { etcdLayout, joinEtcdPath, makeSubnetKey, parseSubnetKey, SubnetKeyError } from '../../../src/lease/etcd/subnet-key.js';
-import { formatIp4Net, formatIp6Net, parseIp4Net, parseIp6Net } from '../../../src/net/ip.js';
+import { etcdLayout, joinEtcdPath } from '../../src/lease/etcd/etcd-layout.js';
+import { makeSubnetKey, parseSubnetKey, SubnetKeyError } from '../../src/lease/subnet-key.js';
+import { formatIp4Net, formatIp6Net, parseIp4Net, parseIp6Net } from '../../src/net/ip.js';
 
 test('keys are flannel\'s MakeSubnetKey forms', (t) => {
   t.is(makeSubnetKey(parseIp4Net('10.244.3.0/24')), '10.244.3.0-24');

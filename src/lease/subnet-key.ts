@@ -1,34 +1,16 @@
-import { FlannelWinError } from '../../errors.js';
-import { formatIp4, formatIp6, tryParseIp4, tryParseIp6, type Ip4Net, type Ip6Net } from '../../net/ip.js';
+import { FlannelWinError } from '../errors.js';
+import { formatIp4, formatIp6, tryParseIp4, tryParseIp6, type Ip4Net, type Ip6Net } from '../net/ip.js';
 
-export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
+/**
+ * flannel's subnet key codec (`10.244.3.0-24`), shared by the etcd store and the local lease file.
+ * @module
+ */
 
-/** An etcd key under `<prefix>/subnets/` that is not a flannel subnet key. */
+/** A key (etcd's `<prefix>/subnets/…` or the local lease file's) that is not a flannel subnet key. */
 export class SubnetKeyError extends FlannelWinError {
   constructor(key: string, problem: string) {
-    super('ETCD_SUBNET_KEY_INVALID', `etcd key "${key}" is not a subnet key: ${problem}`, { key });
+    super('SUBNET_KEY_INVALID', `key "${key}" is not a subnet key: ${problem}`, { key });
   }
-}
-
-/** Joins path parts as Go's path.Join does for flannel's keys: no doubled or trailing slash. */
-export function joinEtcdPath(...parts: string[]): string {
-  const joined = parts.filter((p) => p !== '').join('/');
-  const collapsed = joined.replace(/\/+/g, '/');
-  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
-}
-
-/** The etcd keys of one flannel network. */
-export interface EtcdLayout {
-  readonly configKey: string;
-  /** `<prefix>/subnets/`, with the trailing slash, for prefix ranges and key parsing. */
-  readonly subnetsPrefix: string;
-}
-
-export function etcdLayout(prefix: string): EtcdLayout {
-  return {
-    configKey: joinEtcdPath(prefix, 'config'),
-    subnetsPrefix: `${joinEtcdPath(prefix, 'subnets')}/`,
-  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { InterfaceSelectionError, selectExternalInterface } from '../../src/config/interface-selection.js';
+import { InterfaceSelectionError, selectExternalInterface } from '../../src/daemon/interface-selection.js';
 import type { HostRoute, NetInterface } from '../../src/routes/route-table.js';
 
 function nic(index: number, name: string, ipv4: string[], extra: Partial<NetInterface> = {}): NetInterface {
