@@ -56,7 +56,7 @@ export function selectsEverything(selector: LabelSelector): boolean {
 /** Thrown by `parseLabelSelector`; `field` names where in the object the problem is. */
 export class SelectorParseError extends FlannelWinError {
   constructor(readonly field: string, reason: string) {
-    super('POLICY_BAD_SELECTOR', `${field}: ${reason}`, { field });
+    super('POLICY_BAD_SELECTOR', `${field} ${reason}`, { field });
   }
 }
 
