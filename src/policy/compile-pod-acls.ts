@@ -16,10 +16,11 @@
 import type { AclPolicySetting } from '../hns/types.js';
 import { tryParseIp4 } from '../net/ip.js';
 import { blockRuleId, nodeRuleId, openRuleId, policyRuleId, type AclDirectionTag } from './acl-id.js';
-import { normalizeRanges, rangesToCidrs, type Ip4Range } from './ip4-set.js';
 import { selectorMatches } from './label-selector.js';
 import { objectKey, PROTOCOL_NUMBER, type PodView, type PolicyView } from './model.js';
-import { namedPortKey, podRanges, type RuleTargets } from './rule-targets.js';
+import { addressChunks, chunked, MAX_ENTRIES_PER_RULE, namedPortKey, type RuleTargets } from './rule-targets.js';
+
+export { MAX_ENTRIES_PER_RULE };
 
 /** Priority of the node (and self) allow rules. */
 export const NODE_RULE_PRIORITY = 100;
@@ -29,8 +30,6 @@ export const FIRST_ALLOW_PRIORITY = 1000;
 export const LAST_ALLOW_PRIORITY = 64999;
 /** Priority of the final block of an isolated direction. */
 export const BLOCK_PRIORITY = 65000;
-/** At most this many addresses, and this many ports, in one rule (Microsoft's advice to Calico). */
-export const MAX_ENTRIES_PER_RULE = 4000;
 
 /** One local pod's compiled ACLs. */
 export interface CompiledPodAcls {
@@ -60,13 +59,6 @@ export function policySelects(policy: PolicyView, pod: PodView): boolean {
   return policy.namespace === pod.namespace && (policy.podSelector === undefined || selectorMatches(policy.podSelector, pod.labels));
 }
 
-function chunks<T>(items: readonly T[]): T[][] {
-  if (items.length === 0) return [[]];
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += MAX_ENTRIES_PER_RULE) out.push(items.slice(i, i + MAX_ENTRIES_PER_RULE));
-  return out;
-}
-
 /** A port set: `'all'` or sorted distinct numbers. */
 type Ports = 'all' | number[];
 
@@ -84,7 +76,8 @@ function portList(ranges: readonly { from: number; to: number }[]): Ports {
 interface AllowPart {
   readonly protocol: number | undefined;
   readonly ports: Ports;
-  readonly addresses: 'any' | readonly Ip4Range[];
+  /** `'any'`, or address-list chunks (none: nobody). */
+  readonly addresses: 'any' | readonly string[];
 }
 
 /** The allows of one rule, in a deterministic order: numeric ports by protocol, then named ports. */
@@ -134,10 +127,10 @@ class PriorityCounter {
   }
 }
 
-function allowRule(id: string, direction: AclDirectionTag, priority: number, protocol: number | undefined, ports: readonly number[] | 'all', addresses: readonly string[] | 'any'): AclPolicySetting {
+function allowRule(id: string, direction: AclDirectionTag, priority: number, protocol: number | undefined, ports: readonly number[] | 'all', addresses: string | 'any'): AclPolicySetting {
   const rule: AclPolicySetting = { Id: id, Action: 'Allow', Direction: direction === 'in' ? 'In' : 'Out' };
   if (protocol !== undefined) rule.Protocols = String(protocol);
-  if (addresses !== 'any') rule.RemoteAddresses = addresses.join(',');
+  if (addresses !== 'any') rule.RemoteAddresses = addresses;
   if (ports !== 'all') {
     if (direction === 'in') rule.LocalPorts = ports.join(',');
     else rule.RemotePorts = ports.join(',');
@@ -156,11 +149,9 @@ function compileDirection(input: CompileInput, selecting: readonly PolicyView[],
     for (let index = 0; index < rules.length; index++) {
       let piece = 0;
       for (const part of ruleParts(policy, direction, index, input.pod, input.targets(policy, direction, index))) {
-        const cidrs = part.addresses === 'any' ? 'any' : rangesToCidrs(part.addresses);
-        // An empty address list is "any" to HNS: a peer set that matches nobody gets no rule.
-        if (cidrs !== 'any' && cidrs.length === 0) continue;
-        for (const addressChunk of cidrs === 'any' ? ['any' as const] : chunks(cidrs)) {
-          for (const portChunk of part.ports === 'all' ? ['all' as const] : chunks(part.ports)) {
+        // An empty address list is "any" to HNS: a peer set that matches nobody has no chunk, so no rule.
+        for (const addressChunk of part.addresses === 'any' ? ['any' as const] : part.addresses) {
+          for (const portChunk of part.ports === 'all' ? ['all' as const] : chunked(part.ports)) {
             out.push(allowRule(policyRuleId(direction, policy.namespace, policy.name, index, piece++), direction, counter.take(), part.protocol, portChunk, addressChunk));
           }
         }
@@ -183,15 +174,14 @@ export function compilePodAcls(input: CompileInput): CompiledPodAcls {
   if (!ingressIsolated && !egressIsolated) return { pod: podKey, acls: [], ingressIsolated, egressIsolated, policies };
 
   const acls: AclPolicySetting[] = [];
-  const always: Ip4Range[] = [...podRanges(pod)];
-  for (const text of input.nodeIps) {
+  const always = [...pod.ips, ...input.nodeIps].flatMap((text) => {
     const ip = tryParseIp4(text);
-    if (ip !== undefined) always.push({ first: ip, last: ip });
-  }
-  const alwaysCidrs = rangesToCidrs(normalizeRanges(always));
+    return ip === undefined ? [] : [{ first: ip, last: ip }];
+  });
+  const alwaysChunks = addressChunks(always);
   for (const direction of ['in', 'out'] as const) {
-    for (const chunk of alwaysCidrs.length > 0 ? chunks(alwaysCidrs) : []) {
-      acls.push({ Id: nodeRuleId(direction), Action: 'Allow', Direction: direction === 'in' ? 'In' : 'Out', RemoteAddresses: chunk.join(','), RuleType: 'Switch', Priority: NODE_RULE_PRIORITY });
+    for (const chunk of alwaysChunks) {
+      acls.push({ Id: nodeRuleId(direction), Action: 'Allow', Direction: direction === 'in' ? 'In' : 'Out', RemoteAddresses: chunk, RuleType: 'Switch', Priority: NODE_RULE_PRIORITY });
     }
   }
   for (const direction of ['in', 'out'] as const) {

@@ -6,11 +6,12 @@
  * (found through label anchors) and the local pods they concern, not to the cluster's size.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { tryParseIp4 } from '../net/ip.js';
 import type { AclDirectionTag } from './acl-id.js';
 import { compilePodAcls, policySelects, type CompiledPodAcls } from './compile-pod-acls.js';
 import { selectorMatches, type LabelSelector } from './label-selector.js';
 import { namespaceLabels, objectKey, type Labels, type NamespaceView, type PodView, type PolicyView } from './model.js';
-import { isPeerPod, resolveRuleTargets, type PeerSource, type RuleTargets } from './rule-targets.js';
+import { isPeerPod, resolveRuleTargets, type PeerPod, type PeerSource, type RuleTargets } from './rule-targets.js';
 import { AnchorIndex, selectorAnchors } from './selector-anchor.js';
 
 /** An upsert or a deletion from a watch. */
@@ -37,6 +38,33 @@ interface Dependency {
   readonly podSelector: LabelSelector | undefined;
   readonly namespaceSelector: LabelSelector | undefined;
   readonly usesNamedPorts: boolean;
+  /** The content key of the rule's cached targets. */
+  readonly targetsKey: string;
+}
+
+/** A stored pod: its view, its parsed IPv4 addresses and whether it can be a peer. */
+interface PodEntry extends PeerPod {
+  readonly peer: boolean;
+}
+
+function podEntry(view: PodView): PodEntry {
+  const ip4 = view.ips.flatMap((text) => {
+    const ip = tryParseIp4(text);
+    return ip === undefined ? [] : [ip];
+  });
+  return { view, ip4, peer: isPeerPod(view, ip4) };
+}
+
+/**
+ * What a rule's targets depend on: its peers, the policy's namespace when a peer reads it, and
+ * for egress the named ports. Policies stamped from one template share one cache entry.
+ */
+function targetsKey(policy: PolicyView, direction: AclDirectionTag, index: number): string {
+  const rule = (direction === 'in' ? policy.ingress : policy.egress)[index]!;
+  if (rule.invalid !== undefined) return 'invalid';
+  const readsNamespace = rule.peers !== 'any' && rule.peers.some((p) => p.kind === 'pods' && p.namespaceSelector === undefined);
+  const names = direction === 'out' && rule.ports !== 'any' ? rule.ports.filter((p) => typeof p.port === 'string').map((p) => `${p.protocol}/${String(p.port)}`) : [];
+  return `${direction}\0${readsNamespace ? policy.namespace : ''}\0${JSON.stringify(rule.peers)}\0${names.sort().join(',')}`;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -57,8 +85,9 @@ export interface PolicyStateOptions {
 export class PolicyState implements PeerSource {
   private readonly nodeName: string;
   private nodeIps: readonly string[];
-  private readonly pods = new Map<string, Map<string, PodView>>();
-  private readonly namespaces = new Map<string, NamespaceView>();
+  private readonly pods = new Map<string, Map<string, PodEntry>>();
+  /** Namespace name → its labels, with the implied name label. */
+  private readonly namespaces = new Map<string, Labels>();
   private readonly policies = new Map<string, Map<string, PolicyView>>();
   private readonly localByNamespace = new Map<string, Set<string>>();
   /** Policy key → the local pods it selects. */
@@ -73,7 +102,11 @@ export class PolicyState implements PeerSource {
   /** Every cluster-scoped dependency, anchored on the namespace selector (namespace events). */
   private readonly byNamespace = new AnchorIndex<Dependency>();
   private readonly readsAllPods = new Set<Dependency>();
+  /** `policy\0direction\0index` → the content key of the rule's targets. */
+  private readonly ruleTargetsKeys = new Map<string, string>();
   private readonly targetsCache = new Map<string, RuleTargets>();
+  /** How many indexed rules share each content key; the cache entry goes with the last. */
+  private readonly targetsKeyUsers = new Map<string, number>();
 
   constructor(options: PolicyStateOptions) {
     this.nodeName = options.nodeName;
@@ -83,8 +116,8 @@ export class PolicyState implements PeerSource {
   // ---- PeerSource ----
 
   /** Peer-eligible pods of a namespace. */
-  *podsIn(namespace: string): Iterable<PodView> {
-    for (const pod of this.pods.get(namespace)?.values() ?? []) if (isPeerPod(pod)) yield pod;
+  *podsIn(namespace: string): Iterable<PeerPod> {
+    for (const pod of this.pods.get(namespace)?.values() ?? []) if (pod.peer) yield pod;
   }
 
   /** Names of the namespaces (known, or holding pods) that `selector` matches. */
@@ -93,8 +126,8 @@ export class PolicyState implements PeerSource {
   }
 
   /** Every peer-eligible pod. */
-  *allPods(): Iterable<PodView> {
-    for (const ns of this.pods.values()) for (const pod of ns.values()) if (isPeerPod(pod)) yield pod;
+  *allPods(): Iterable<PeerPod> {
+    for (const ns of this.pods.values()) for (const pod of ns.values()) if (pod.peer) yield pod;
   }
 
   // ---- queries ----
@@ -114,7 +147,7 @@ export class PolicyState implements PeerSource {
   /** Compiles a local pod's ACLs; `undefined` when it is not (or no longer) a local pod. */
   compile(podKey: string): CompiledPodAcls | undefined {
     const slash = podKey.indexOf('/');
-    const pod = this.pods.get(podKey.slice(0, slash))?.get(podKey.slice(slash + 1));
+    const pod = this.pods.get(podKey.slice(0, slash))?.get(podKey.slice(slash + 1))?.view;
     if (!pod || !this.isLocal(pod)) return undefined;
     return compilePodAcls({
       pod,
@@ -139,13 +172,15 @@ export class PolicyState implements PeerSource {
     const namespace = change.type === 'upsert' ? change.view.namespace : change.namespace;
     if (namespace === undefined) throw new TypeError('a pod deletion needs its namespace');
     const name = change.type === 'upsert' ? change.view.name : change.name;
-    const before = this.pods.get(namespace)?.get(name);
+    const beforeEntry = this.pods.get(namespace)?.get(name);
+    const before = beforeEntry?.view;
     const after = change.type === 'upsert' ? change.view : undefined;
     if (before === after || (before && after && isDeepStrictEqual(before, after))) return EMPTY;
+    const afterEntry = after ? podEntry(after) : undefined;
 
-    const ns = this.pods.get(namespace) ?? new Map<string, PodView>();
+    const ns = this.pods.get(namespace) ?? new Map<string, PodEntry>();
     this.pods.set(namespace, ns);
-    if (after) ns.set(name, after);
+    if (afterEntry) ns.set(name, afterEntry);
     else ns.delete(name);
     if (ns.size === 0) this.pods.delete(namespace);
 
@@ -158,7 +193,7 @@ export class PolicyState implements PeerSource {
       recompile.add(key);
     }
 
-    const ipsChanged = !before || !after || !sameStrings(before.ips, after.ips) || isPeerPod(before) !== isPeerPod(after);
+    const ipsChanged = !beforeEntry || !afterEntry || !sameStrings(before!.ips, after!.ips) || beforeEntry.peer !== afterEntry.peer;
     const portsChanged = !before || !after || !isDeepStrictEqual(before.namedPorts, after.namedPorts);
     const nsLabels = this.labelsOfNamespace(namespace);
     const labelSets = [before?.labels, after?.labels].filter((l): l is Labels => l !== undefined);
@@ -169,8 +204,8 @@ export class PolicyState implements PeerSource {
     if (ipsChanged || portsChanged) for (const d of this.readsAllPods) candidates.add(d);
 
     for (const dep of candidates) {
-      const was = before !== undefined && this.dependencyReadsPod(dep, before, nsLabels);
-      const is = after !== undefined && this.dependencyReadsPod(dep, after, nsLabels);
+      const was = beforeEntry !== undefined && this.dependencyReadsPod(dep, beforeEntry, nsLabels);
+      const is = afterEntry !== undefined && this.dependencyReadsPod(dep, afterEntry, nsLabels);
       if (was === is && (!is || !(ipsChanged || (dep.usesNamedPorts && portsChanged)))) continue;
       this.dependencyChanged(dep, recompile);
     }
@@ -181,7 +216,7 @@ export class PolicyState implements PeerSource {
   applyNamespace(change: ViewChange<NamespaceView>): ReadonlySet<string> {
     const name = change.type === 'upsert' ? change.view.name : change.name;
     const before = this.labelsOfNamespace(name);
-    if (change.type === 'upsert') this.namespaces.set(name, change.view);
+    if (change.type === 'upsert') this.namespaces.set(name, namespaceLabels(name, change.view));
     else this.namespaces.delete(name);
     const after = this.labelsOfNamespace(name);
     if (isDeepStrictEqual(before, after)) return EMPTY;
@@ -221,7 +256,7 @@ export class PolicyState implements PeerSource {
       this.indexPolicy(key, after);
       const selected = new Set<string>();
       for (const podName of this.localByNamespace.get(namespace) ?? []) {
-        const pod = this.pods.get(namespace)?.get(podName);
+        const pod = this.pods.get(namespace)?.get(podName)?.view;
         if (pod && policySelects(after, pod)) selected.add(`${namespace}/${podName}`);
       }
       if (selected.size > 0) this.selectedLocal.set(key, selected);
@@ -245,16 +280,16 @@ export class PolicyState implements PeerSource {
   }
 
   private labelsOfNamespace(name: string): Labels {
-    return namespaceLabels(name, this.namespaces.get(name));
+    return this.namespaces.get(name) ?? namespaceLabels(name, undefined);
   }
 
   private namespaceHasPodFor(namespace: string, podSelector: LabelSelector | undefined): boolean {
-    for (const pod of this.podsIn(namespace)) if (podSelector === undefined || selectorMatches(podSelector, pod.labels)) return true;
+    for (const pod of this.podsIn(namespace)) if (podSelector === undefined || selectorMatches(podSelector, pod.view.labels)) return true;
     return false;
   }
 
   private targets(policy: PolicyView, direction: AclDirectionTag, index: number): RuleTargets {
-    const cacheKey = `${objectKey(policy)}\0${direction}\0${index}`;
+    const cacheKey = this.ruleTargetsKeys.get(`${objectKey(policy)}\0${direction}\0${index}`) ?? targetsKey(policy, direction, index);
     let t = this.targetsCache.get(cacheKey);
     if (!t) {
       const rule = (direction === 'in' ? policy.ingress : policy.egress)[index]!;
@@ -282,17 +317,17 @@ export class PolicyState implements PeerSource {
     }
   }
 
-  private dependencyReadsPod(dep: Dependency, pod: PodView, nsLabels: Labels): boolean {
-    if (!isPeerPod(pod)) return false;
+  private dependencyReadsPod(dep: Dependency, pod: PodEntry, nsLabels: Labels): boolean {
+    if (!pod.peer) return false;
     if (dep.scope === 'all') return true;
-    if (dep.scope === 'namespace' && pod.namespace !== dep.namespace) return false;
+    if (dep.scope === 'namespace' && pod.view.namespace !== dep.namespace) return false;
     if (dep.scope === 'cluster' && !selectorMatches(dep.namespaceSelector!, nsLabels)) return false;
-    return dep.podSelector === undefined || selectorMatches(dep.podSelector, pod.labels);
+    return dep.podSelector === undefined || selectorMatches(dep.podSelector, pod.view.labels);
   }
 
   /** Drops the cached targets of the dependency's rule and marks the local pods its policy selects. */
   private dependencyChanged(dep: Dependency, recompile: Set<string>): void {
-    this.targetsCache.delete(`${dep.policyKey}\0${dep.direction}\0${dep.rule}`);
+    this.targetsCache.delete(dep.targetsKey);
     const policy = this.policies.get(dep.namespace)?.get(dep.policyKey.slice(dep.namespace.length + 1));
     if (!policy || !(dep.direction === 'in' ? policy.policyTypes.ingress : policy.policyTypes.egress)) return;
     for (const p of this.selectedLocal.get(dep.policyKey) ?? []) recompile.add(p);
@@ -305,7 +340,7 @@ export class PolicyState implements PeerSource {
       rules.forEach((rule, index) => {
         if (rule.invalid !== undefined) return;
         const usesNamedPorts = direction === 'out' && rule.ports !== 'any' && rule.ports.some((p) => typeof p.port === 'string');
-        const base = { policyKey: key, namespace: policy.namespace, direction, rule: index, usesNamedPorts };
+        const base = { policyKey: key, namespace: policy.namespace, direction, rule: index, usesNamedPorts, targetsKey: this.ruleTargetsKeys.get(`${key}\0${direction}\0${index}`)! };
         if (usesNamedPorts && (rule.peers === 'any' || rule.peers.some((p) => p.kind === 'ipBlock'))) {
           deps.push({ ...base, scope: 'all', podSelector: undefined, namespaceSelector: undefined });
         }
@@ -320,6 +355,14 @@ export class PolicyState implements PeerSource {
   }
 
   private indexPolicy(key: string, policy: PolicyView): void {
+    for (const direction of ['in', 'out'] as const) {
+      const count = (direction === 'in' ? policy.ingress : policy.egress).length;
+      for (let i = 0; i < count; i++) {
+        const contentKey = targetsKey(policy, direction, i);
+        this.ruleTargetsKeys.set(`${key}\0${direction}\0${i}`, contentKey);
+        this.targetsKeyUsers.set(contentKey, (this.targetsKeyUsers.get(contentKey) ?? 0) + 1);
+      }
+    }
     const deps = this.policyDependencies(key, policy);
     this.dependencies.set(key, deps);
     for (const dep of deps) this.indexDependency(dep, true);
@@ -331,7 +374,19 @@ export class PolicyState implements PeerSource {
     if (!policy) return;
     for (const direction of ['in', 'out'] as const) {
       const count = (direction === 'in' ? policy.ingress : policy.egress).length;
-      for (let i = 0; i < count; i++) this.targetsCache.delete(`${key}\0${direction}\0${i}`);
+      for (let i = 0; i < count; i++) {
+        const ruleKey = `${key}\0${direction}\0${i}`;
+        const contentKey = this.ruleTargetsKeys.get(ruleKey);
+        this.ruleTargetsKeys.delete(ruleKey);
+        if (contentKey === undefined) continue;
+        const users = (this.targetsKeyUsers.get(contentKey) ?? 1) - 1;
+        if (users > 0) {
+          this.targetsKeyUsers.set(contentKey, users);
+        } else {
+          this.targetsKeyUsers.delete(contentKey);
+          this.targetsCache.delete(contentKey);
+        }
+      }
     }
   }
 
