@@ -56,6 +56,10 @@ export class AnchorIndex<T> {
     }
   }
 
+  isEmpty(): boolean {
+    return this.unanchored.size === 0 && this.byAnchor.size === 0;
+  }
+
   /** Adds to `into` the entries that could match an object carrying any of `labelSets`. */
   collect(labelSets: readonly Labels[], into: Set<T>): void {
     for (const e of this.unanchored) into.add(e);
