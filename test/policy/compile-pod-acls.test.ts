@@ -242,3 +242,11 @@ test('equal inputs give equal bytes, whatever the order they arrived in', (t) =>
   const two = JSON.stringify(stateOf({ namespaces: [...namespaces].reverse(), pods: [...pods].reverse(), policies: [...policies].reverse() }).compile('prod/web'));
   t.is(one, two);
 });
+
+test('a listed policy (_from) and the same policy watched (from) compile to identical bytes', (t) => {
+  const spec = (key: string) => ({ podSelector: {}, ingress: [{ [key]: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 80 }] }] });
+  const watched = JSON.stringify(aclsOf({ pods: [web, api], policies: [netpol('prod', 'p', spec('from'))] }, 'prod/web'));
+  const listed = JSON.stringify(aclsOf({ pods: [web, api], policies: [netpol('prod', 'p', spec('_from'))] }, 'prod/web'));
+  t.is(listed, watched);
+  t.false(reach(JSON.parse(listed)).in('1.2.3.4', 80), 'the listed rule is not "from anyone"');
+});
