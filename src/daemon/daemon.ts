@@ -207,7 +207,6 @@ export class Daemon {
       this.controllers = [peerController, ...(this.deps.controllers ?? [])].map((factory) => factory(ctx));
 
       leaseKeeper.start(inner.signal);
-      background.push(leaseKeeper.stopped());
       for (const controller of this.controllers) {
         background.push(
           controller.run(inner.signal).catch((err: unknown) => {
@@ -223,6 +222,7 @@ export class Daemon {
         else inner.signal.addEventListener('abort', () => resolve(), { once: true });
       });
       await Promise.allSettled(background);
+      await leaseKeeper.stopped();
       if (this.fatal) throw this.fatal;
       log.info('shutting down: draining the reconcile queues; the lease and the dataplane are kept');
       await Promise.all(this.controllers.map((c) => c.drain()));
@@ -232,6 +232,7 @@ export class Daemon {
       signal.removeEventListener('abort', stopInner);
       inner.abort();
       await Promise.allSettled(background);
+      await this.leaseKeeper?.stopped();
       await subnetManager.close().catch((err: unknown) => log.warn({ err: describeError(err) }, 'closing the subnet manager failed'));
       await health?.close();
     }
@@ -278,8 +279,12 @@ export class Daemon {
     metrics.ready.set(ready ? 1 : 0);
     if (ready === this.wasReady) return;
     this.wasReady = ready;
-    if (ready) log.info({ controllers: this.controllers.map((c) => c.name) }, 'every controller converged and the network is present; ready');
-    else log.warn({ networkPresent: this.guard?.present() }, 'not ready: the HNS network is being recreated');
+    if (ready) {
+      log.info({ controllers: this.controllers.map((c) => c.name) }, 'every controller converged and the network is present; ready');
+    } else {
+      const networkPresent = this.guard?.present() ?? false;
+      log.warn({ networkPresent, convergedTasks: this.tasks }, networkPresent ? 'not ready: waiting for the converged tasks' : 'not ready: the HNS network is being recreated');
+    }
   }
 
   private async runConvergedTasks(signal: AbortSignal): Promise<void> {

@@ -16,6 +16,7 @@ export class OwnLeaseKeeper {
   #lease: Lease;
   #request: LeaseRequest;
   #keeping: { stop: AbortController; done: Promise<void> } | undefined;
+  #publishing: Promise<void> | undefined;
 
   constructor(
     private readonly deps: {
@@ -43,13 +44,33 @@ export class OwnLeaseKeeper {
     this.#keeping = { stop, done };
   }
 
-  /** Resolves once keeping has stopped (after the start signal aborted). */
+  /**
+   * Resolves once keeping has stopped for good (call it after the start signal aborted): also
+   * waits for a keeper that a publish in progress started meanwhile.
+   */
   async stopped(): Promise<void> {
-    await this.#keeping?.done;
+    let keeping;
+    do {
+      keeping = this.#keeping;
+      await keeping?.done;
+      await this.#publishing;
+    } while (keeping !== this.#keeping);
   }
 
   /** Publishes `request` (same subnet, new attributes), then keeps that lease. */
-  async republish(request: LeaseRequest, signal: AbortSignal): Promise<void> {
+  republish(request: LeaseRequest, signal: AbortSignal): Promise<void> {
+    const run = this.#republish(request, signal);
+    const settled: Promise<void> = run.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      if (this.#publishing === settled) this.#publishing = undefined;
+    });
+    this.#publishing = settled;
+    return run;
+  }
+
+  async #republish(request: LeaseRequest, signal: AbortSignal): Promise<void> {
     const { subnetManager, log } = this.deps;
     const before = subnetOf(this.#lease);
     this.#keeping?.stop.abort();
