@@ -8,7 +8,7 @@ import { formatSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../lease/s
 import { describeError, FlannelWinError, isAbortError } from '../errors.js';
 import type { HnsClient } from '../hns/client.js';
 import { describeLease } from '../lease/lease-identity.js';
-import type { Lease, SubnetManager } from '../lease/types.js';
+import type { SubnetManager } from '../lease/types.js';
 import type { Logger } from '../log.js';
 import { formatIp4Net } from '../net/ip.js';
 import { systemClock } from '../reconcile/clock.js';
