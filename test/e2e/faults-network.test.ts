@@ -18,7 +18,8 @@ import { waitFor } from '../support/wait.js';
  * The node's HNS network on its unhappy paths: HNS losing it (a service restart drops every
  * non-persistent network and the vSwitch with it), a subnet move across a restart, a policy
  * set up with the network going missing. Each scenario runs the daemon as a child process on
- * the simulated host with a short resync interval.
+ * the simulated host with a short resync interval. Serial: four daemons at once would only
+ * compete for the CPU with the rest of the suite.
  */
 
 const NET_CONF = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}';
@@ -103,7 +104,7 @@ function readinessDippedAndReturned(daemon: DaemonProcess): boolean {
   return lost >= 0 && notReady > lost && readyAgain > notReady;
 }
 
-test('etcd: a network HNS lost is recreated on the physical adapter, /readyz is false meanwhile, routes and the new VtepMAC return', async (t) => {
+test.serial('etcd: a network HNS lost is recreated on the physical adapter, /readyz is false meanwhile, routes and the new VtepMAC return', async (t) => {
   const prefix = '/faults-wipe/network';
   const { port, host, daemon, network: before } = await setUp(t, prefix);
   const [ownKey, valueBefore] = await ownEtcdLease(prefix);
@@ -156,7 +157,7 @@ test('etcd: a network HNS lost is recreated on the physical adapter, /readyz is 
   t.false(daemon.logs.some((l) => l.msg.startsWith('OUR SUBNET LEASE WAS LOST')));
 });
 
-test('kube: a network HNS lost is recreated and its new DR MAC is published in the backend-data annotation', async (t) => {
+test.serial('kube: a network HNS lost is recreated and its new DR MAC is published in the backend-data annotation', async (t) => {
   const server = await KubeApiServer.start();
   t.teardown(() => server.close());
   server.addNode({ name: 'win-1', podCIDR: '10.244.5.0/24', labels: { 'kubernetes.io/os': 'windows' } });
@@ -194,7 +195,7 @@ test('kube: a network HNS lost is recreated and its new DR MAC is published in t
   t.is((await statusOf(port)).network.recreations, 1);
 });
 
-test('etcd: after a subnet move the restarted daemon recreates the vxlan network on the physical adapter', async (t) => {
+test.serial('etcd: after a subnet move the restarted daemon recreates the vxlan network on the physical adapter', async (t) => {
   const prefix = '/faults-move/network';
   const { dir, port, host, args, daemon, network: before } = await setUp(t, prefix);
   const [ownKey] = await ownEtcdLease(prefix);
@@ -223,7 +224,7 @@ test('etcd: after a subnet move the restarted daemon recreates the vxlan network
   t.is(await readFile(join(dir, 'subnet.env'), 'utf8'), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=${newSubnet.replace('.0/24', '.1/24')}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
 });
 
-test('etcd: a HostRoute policy that goes missing is added again at the next resync, nothing else is rewritten', async (t) => {
+test.serial('etcd: a HostRoute policy that goes missing is added again at the next resync, nothing else is rewritten', async (t) => {
   const prefix = '/faults-hostroute/network';
   const { port, host, daemon, network: before } = await setUp(t, prefix);
   t.truthy(policy(before, 'HostRoute'));
