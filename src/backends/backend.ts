@@ -47,9 +47,37 @@ export type PeerDecision<D> =
   | { readonly kind: 'ignore'; readonly key: string; readonly reason: string }
   | { readonly kind: 'unusable'; readonly key: string; readonly code: string; readonly reason: string };
 
+/** What `inspect` found wrong with the HNS objects a backend set up. */
+export interface NetworkInspection {
+  /**
+   * The network itself is gone or no longer what we need (HNS restarted, someone deleted it):
+   * pods are cut off until it is recreated, so the node is not ready meanwhile.
+   */
+  readonly networkLost: boolean;
+  /** Every object found missing or wrong, in words for the log; empty when all is well. */
+  readonly problems: readonly string[];
+}
+
+/** What `repair` did. */
+export interface NetworkRepair {
+  /** The network was created again (new id): every object on it must be re-applied. */
+  readonly recreated: boolean;
+  /** The own lease must be published again with this request (vxlan: a new DR MAC). */
+  readonly leaseRequest?: LeaseRequest | undefined;
+  /** Peer specs depend on something that changed (host-gw: the interface index): decide them again. */
+  readonly peersChanged: boolean;
+  /** What was fixed, for the log. */
+  readonly repaired: readonly string[];
+}
+
 /** A backend after registration: the own lease, the MTU for subnet.env, and the peer resources. */
 export interface BackendNetwork<D, A> {
   readonly backendType: string;
+  /**
+   * Which host API the peer kind writes to. HNS writes of every controller share the daemon's
+   * one HNS rate limit; route-table writes (iphlpapi) keep the kind's own.
+   */
+  readonly writesTo: 'hns' | 'route-table';
   lease: Lease;
   /** What keepLease must re-publish if the lease is lost. */
   leaseRequest: LeaseRequest;
@@ -58,6 +86,18 @@ export interface BackendNetwork<D, A> {
   decide(peer: Lease): PeerDecision<D>;
   /** Facts for /status and the start-up log. */
   describe(): Record<string, unknown>;
+  /**
+   * Reads (never writes) the network and everything set up with it (host endpoint, HostRoute
+   * policy) and says what is missing or wrong. Run at every resync and after an HNS error that
+   * says the network or an endpoint is gone.
+   */
+  inspect(signal: AbortSignal): Promise<NetworkInspection>;
+  /**
+   * Brings the network and its objects back to what `register` set up: adopts what still
+   * matches, recreates the network on the physical adapter when it is gone, adds what is
+   * missing. Idempotent; throws when HNS refuses (the caller retries at the next resync).
+   */
+  repair(signal: AbortSignal): Promise<NetworkRepair>;
 }
 
 export interface Backend {

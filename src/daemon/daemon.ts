@@ -1,5 +1,5 @@
 import { retryWithBackoff } from '../async/retry.js';
-import type { BackendNetwork, BackendTimings } from '../backends/backend.js';
+import type { BackendNetwork, BackendTimings, NetworkRepair } from '../backends/backend.js';
 import { createBackend, UnsupportedBackendError } from '../backends/create-backend.js';
 import { selectExternalInterface } from './interface-selection.js';
 import type { NetConfig } from '../config/net-config.js';
@@ -8,14 +8,19 @@ import { formatSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../lease/s
 import { describeError, FlannelWinError, isAbortError } from '../errors.js';
 import type { HnsClient } from '../hns/client.js';
 import { describeLease } from '../lease/lease-identity.js';
-import type { Lease, SubnetManager } from '../lease/types.js';
+import type { SubnetManager } from '../lease/types.js';
 import type { Logger } from '../log.js';
 import { formatIp4Net } from '../net/ip.js';
-import { Reconciler } from '../reconcile/reconciler.js';
+import { systemClock } from '../reconcile/clock.js';
+import { runPeriodically } from '../reconcile/periodic-resync.js';
+import { DEFAULT_RATE_LIMIT, TokenBucket } from '../reconcile/token-bucket.js';
 import type { RouteTable } from '../routes/route-table.js';
+import type { Controller, ControllerContext, ControllerFactory, ConvergedTask } from './controller.js';
 import { startHealthServer } from './health-server.js';
 import type { DaemonMetrics } from './metrics.js';
-import { PeerSync } from './peer-sync.js';
+import { NetworkGuard } from './network-guard.js';
+import { OwnLeaseKeeper } from './own-lease-keeper.js';
+import { peerController } from './peer-controller.js';
 
 export interface DaemonOptions {
   subnetFile: string;
@@ -32,6 +37,8 @@ export interface DaemonOptions {
   backendTimings?: Partial<BackendTimings>;
   /** Reconciler tuning; the defaults suit a real host. */
   reconcile?: { concurrency?: number };
+  /** Back-off between attempts to recreate a lost HNS network. @default 500 ms to 10 s */
+  networkRetry?: { initialDelayMs: number; maxDelayMs: number };
 }
 
 export interface DaemonDeps {
@@ -41,6 +48,13 @@ export interface DaemonDeps {
   routes: RouteTable;
   subnetManager: SubnetManager;
   metrics: DaemonMetrics;
+  /**
+   * Controllers run after the peer controller (which always runs first), each built once the
+   * network is registered. A policy controller plugs in here.
+   */
+  controllers?: readonly ControllerFactory[];
+  /** Work that needs the node fully set up, such as writing the CNI config (see ConvergedTask). */
+  convergedTasks?: readonly ConvergedTask[];
 }
 
 /** Start-up failures that retrying cannot fix: bad config, unsupported backend, no interface. */
@@ -58,31 +72,40 @@ function isPermanent(err: unknown): boolean {
  */
 export class Daemon {
   private subnetEnvWritten = false;
-  private converged = false;
   private network: BackendNetwork<unknown, unknown> | undefined;
-  private reconciler: Reconciler<unknown, unknown> | undefined;
-  private peerSync: PeerSync<unknown> | undefined;
-  private ownLease: Lease | undefined;
+  private guard: NetworkGuard | undefined;
+  private leaseKeeper: OwnLeaseKeeper | undefined;
+  private controllers: Controller[] = [];
+  /** Converged tasks: not started, running, or done once (readiness waits for done). */
+  private tasks: 'idle' | 'running' | 'done' = 'idle';
+  private wasReady = false;
   private readonly startedAt = new Date();
   private fatal: Error | undefined;
 
-  constructor(private readonly deps: DaemonDeps) {}
+  constructor(private readonly deps: DaemonDeps) {
+    if ((deps.convergedTasks ?? []).length === 0) this.tasks = 'done';
+  }
 
+  /**
+   * subnet.env written, the HNS network present as set up, every controller converged once,
+   * and the converged tasks done once.
+   */
   ready(): boolean {
-    return this.subnetEnvWritten && this.converged;
+    return this.baseReady() && this.tasks === 'done';
   }
 
   status(): Record<string, unknown> {
-    const stats = this.reconciler?.stats();
+    const peers = this.controllers.find((c) => c.name === 'peers')?.status();
     return {
       ready: this.ready(),
       startedAt: this.startedAt.toISOString(),
       subnetManager: this.deps.subnetManager.kind,
-      lease: this.ownLease ? describeLease(this.ownLease) : undefined,
+      lease: this.leaseKeeper ? describeLease(this.leaseKeeper.current()) : undefined,
       backend: this.network?.describe(),
-      peers: this.peerSync?.peerCount ?? 0,
-      unusablePeers: this.peerSync ? [...this.peerSync.unusablePeers().values()] : [],
-      reconciler: stats,
+      network: this.guard?.status(),
+      peers: peers?.['peers'] ?? 0,
+      unusablePeers: peers?.['unusablePeers'] ?? [],
+      controllers: Object.fromEntries(this.controllers.map((c) => [c.name, c.status()])),
     };
   }
 
@@ -141,69 +164,140 @@ export class Daemon {
         isPermanent,
       });
       this.network = network;
-      this.ownLease = network.lease;
+      const leaseKeeper = new OwnLeaseKeeper({
+        subnetManager,
+        log,
+        lease: network.lease,
+        request: network.leaseRequest,
+        onMoved: (before, after) => {
+          // The HNS network's IPAM and every local pod sit in the old subnet: only a fresh
+          // registration can fix that. Exit non-zero so the service manager restarts us.
+          this.fatal = new DaemonStartError('LEASE_MOVED', `the subnet lease was lost and re-acquired as ${after} instead of ${before}; restarting to re-create the network`, { before, after });
+          log.error({ before, after }, this.fatal.message);
+          inner.abort(this.fatal);
+        },
+      });
+      this.leaseKeeper = leaseKeeper;
       await this.writeSubnetEnv(netConfig, network);
 
-      const reconciler = new Reconciler<unknown, unknown>(network.kind, {
-        log: log.child({ kind: network.kind.name }),
-        ...(options.reconcile?.concurrency !== undefined ? { concurrency: options.reconcile.concurrency } : {}),
-        ...(network.kind.rateLimit ? { rateLimit: network.kind.rateLimit } : {}),
-        onApplied: (changes: readonly { op: string }[], durationMs: number) => {
-          metrics.applies.inc({ kind: network.kind.name, result: 'ok' });
-          metrics.applySeconds.observe({ kind: network.kind.name }, durationMs / 1000);
-          for (const change of changes) metrics.changes.inc({ kind: network.kind.name, op: change.op });
-        },
-        onFailed: () => metrics.applies.inc({ kind: network.kind.name, result: 'error' }),
+      const guard = new NetworkGuard({
+        network,
+        log: log.child({ component: 'network' }),
+        metrics,
+        afterRepair: (repair, s) => this.afterRepair(repair, s),
+        onPresenceChanged: () => this.judgeReadiness(inner.signal),
+        ...(options.networkRetry ? { retry: options.networkRetry } : {}),
       });
-      this.reconciler = reconciler;
-      reconciler.start(inner.signal);
-
-      const peerSync = new PeerSync<unknown>({
+      this.guard = guard;
+      const ctx: ControllerContext = {
+        network,
+        ownLease: () => leaseKeeper.current(),
         subnetManager,
-        ownLease: network.lease,
-        decide: network.decide,
-        reconciler,
+        hns: this.deps.hns,
+        routes: this.deps.routes,
         log,
-        hooks: {
-          onFirstConverged: () => {
-            this.converged = true;
-            metrics.ready.set(this.ready() ? 1 : 0);
-            const stats = reconciler.stats();
-            log.info({ peers: peerSync.peerCount, applied: stats.applied, failed: stats.failed }, 'dataplane converged with the lease store; ready');
-          },
-          onChanges: (changes) => {
-            for (const change of changes) metrics.leaseEvents.inc({ type: change.type });
-            metrics.peers.set(peerSync.peerCount);
-            metrics.unusablePeers.set(peerSync.unusablePeers().size);
-          },
-        },
-      });
-      this.peerSync = peerSync;
-      background.push(peerSync.run(inner.signal));
-      background.push(this.keepLease(network, inner.signal, inner));
+        metrics,
+        // One bucket for every controller: HNS serialises writes per network, and a storm in
+        // one controller must not starve the others or flood HNS.
+        hnsWriteLimit: new TokenBucket(DEFAULT_RATE_LIMIT, systemClock),
+        concurrency: options.reconcile?.concurrency,
+        reportHnsError: (err) => guard.report(err, inner.signal),
+        onConverged: () => this.judgeReadiness(inner.signal),
+      };
+      this.controllers = [peerController, ...(this.deps.controllers ?? [])].map((factory) => factory(ctx));
+
+      leaseKeeper.start(inner.signal);
+      for (const controller of this.controllers) {
+        background.push(
+          controller.run(inner.signal).catch((err: unknown) => {
+            if (!inner.signal.aborted) log.error({ controller: controller.name, err: describeError(err) }, 'controller stopped unexpectedly');
+          }),
+        );
+      }
       background.push(this.markNetworkUp(inner.signal));
-      reconciler.startPeriodicResync(options.resyncIntervalMs, inner.signal);
-      const depth = setInterval(() => metrics.queueDepth.set(reconciler.stats().queued), 1000);
-      depth.unref();
-      inner.signal.addEventListener('abort', () => clearInterval(depth), { once: true });
+      runPeriodically((s) => this.resyncAll(s), { intervalMs: options.resyncIntervalMs, clock: systemClock, log, signals: [inner.signal] });
 
       await new Promise<void>((resolve) => {
         if (inner.signal.aborted) resolve();
         else inner.signal.addEventListener('abort', () => resolve(), { once: true });
       });
       await Promise.allSettled(background);
+      await leaseKeeper.stopped();
       if (this.fatal) throw this.fatal;
-      log.info('shutting down: draining the reconcile queue; the lease and the dataplane are kept');
-      await reconciler.drain();
+      log.info('shutting down: draining the reconcile queues; the lease and the dataplane are kept');
+      await Promise.all(this.controllers.map((c) => c.drain()));
     } catch (err) {
       if (!(signal.aborted && isAbortError(err))) throw err;
     } finally {
       signal.removeEventListener('abort', stopInner);
       inner.abort();
       await Promise.allSettled(background);
+      await this.leaseKeeper?.stopped();
       await subnetManager.close().catch((err: unknown) => log.warn({ err: describeError(err) }, 'closing the subnet manager failed'));
       await health?.close();
     }
+  }
+
+  private baseReady(): boolean {
+    return this.subnetEnvWritten && (this.guard?.present() ?? false) && this.controllers.length > 0 && this.controllers.every((c) => c.convergedOnce());
+  }
+
+  /** Every resync interval: the network first (a lost one is recreated), then every controller. */
+  private async resyncAll(signal: AbortSignal): Promise<void> {
+    await this.guard?.check(signal);
+    if (signal.aborted || !this.guard?.present()) return;
+    for (const controller of this.controllers) {
+      await controller.resync(signal).catch((err: unknown) => {
+        if (!signal.aborted) this.deps.log.warn({ controller: controller.name, err: describeError(err) }, 'resync failed; trying again next interval');
+      });
+    }
+  }
+
+  /** After the network was repaired: publish the new lease data, re-apply every controller. */
+  private async afterRepair(repair: NetworkRepair, signal: AbortSignal): Promise<void> {
+    const { log } = this.deps;
+    if (repair.leaseRequest) await this.leaseKeeper?.republish(repair.leaseRequest, signal);
+    for (const controller of this.controllers) controller.networkRepaired?.(repair);
+    for (const controller of this.controllers) {
+      // Listing the new network replaces what the reconciler believed the host held.
+      await controller.resync(signal).catch((err: unknown) => {
+        if (!signal.aborted) log.warn({ controller: controller.name, err: describeError(err) }, 'resync after the network repair failed; retried next interval');
+      });
+      await controller.settled(signal);
+    }
+    if (repair.recreated && this.tasks === 'done' && (this.deps.convergedTasks ?? []).length > 0) {
+      this.tasks = 'idle';
+      this.judgeReadiness(signal);
+    }
+  }
+
+  /** Logs and exports readiness changes; starts the converged tasks the first time all else is ready. */
+  private judgeReadiness(signal: AbortSignal): void {
+    const { log, metrics } = this.deps;
+    if (this.baseReady() && this.tasks === 'idle') void this.runConvergedTasks(signal);
+    const ready = this.ready();
+    metrics.ready.set(ready ? 1 : 0);
+    if (ready === this.wasReady) return;
+    this.wasReady = ready;
+    if (ready) {
+      log.info({ controllers: this.controllers.map((c) => c.name) }, 'every controller converged and the network is present; ready');
+    } else {
+      const networkPresent = this.guard?.present() ?? false;
+      log.warn({ networkPresent, convergedTasks: this.tasks }, networkPresent ? 'not ready: waiting for the converged tasks' : 'not ready: the HNS network is being recreated');
+    }
+  }
+
+  private async runConvergedTasks(signal: AbortSignal): Promise<void> {
+    const { log } = this.deps;
+    this.tasks = 'running';
+    for (const task of this.deps.convergedTasks ?? []) {
+      await retryWithBackoff(() => task.run(signal), { signal, log, what: task.name, isPermanent }).catch((err: unknown) => {
+        if (!signal.aborted) log.error({ task: task.name, err: describeError(err) }, `${task.name} failed for good`);
+      });
+      if (signal.aborted) return;
+    }
+    this.tasks = 'done';
+    this.judgeReadiness(signal);
   }
 
   private async selectInterface(publicIp: string | undefined) {
@@ -245,35 +339,6 @@ export class Daemon {
     } catch (err) {
       // flanneld warns and carries on; readiness stays false so the operator sees it.
       log.error({ subnetFile: options.subnetFile, err: describeError(err) }, 'could not write subnet.env; the CNI plugin cannot configure pods');
-    }
-  }
-
-  private async keepLease(network: BackendNetwork<unknown, unknown>, signal: AbortSignal, inner: AbortController): Promise<void> {
-    const { subnetManager, log } = this.deps;
-    const before = network.lease.subnet ? formatIp4Net(network.lease.subnet) : undefined;
-    try {
-      await subnetManager.keepLease(network.lease, network.leaseRequest, signal, {
-        onRenewed: (lease) => {
-          this.ownLease = lease;
-          log.debug({ lease: describeLease(lease), expires: lease.expiration?.toISOString() }, 'subnet lease renewed');
-        },
-        onLost: (reason) => log.error({ subnet: before, reason }, 'OUR SUBNET LEASE WAS LOST; re-acquiring it'),
-        onReacquired: (lease) => {
-          this.ownLease = lease;
-          const after = lease.subnet ? formatIp4Net(lease.subnet) : undefined;
-          if (after === before) {
-            log.warn({ subnet: after }, 'subnet lease re-acquired with the same subnet; pods are unaffected');
-            return;
-          }
-          // The HNS network's IPAM and every local pod sit in the old subnet: only a fresh
-          // registration can fix that. Exit non-zero so the service manager restarts us.
-          this.fatal = new DaemonStartError('LEASE_MOVED', `the subnet lease was lost and re-acquired as ${after} instead of ${before}; restarting to re-create the network`, { before, after });
-          log.error({ before, after }, this.fatal.message);
-          inner.abort(this.fatal);
-        },
-      });
-    } catch (err) {
-      if (!signal.aborted) log.error({ err: describeError(err) }, 'keeping the subnet lease stopped unexpectedly');
     }
   }
 

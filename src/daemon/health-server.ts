@@ -3,7 +3,10 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 
 export interface HealthState {
-  /** True once subnet.env is written and the first complete apply has finished. */
+  /**
+   * True while the node can network pods: subnet.env written, the HNS network present, every
+   * controller converged once (false again while a lost network is recreated).
+   */
   ready(): boolean;
   /** Extra detail for /status: the daemon's view of itself. */
   status(): Record<string, unknown>;

@@ -63,6 +63,15 @@ export class PeerSync<D> {
     this.apply(this.watcher.setOwnLease(lease));
   }
 
+  /**
+   * Decides every known peer again: what the backend wants for a peer depends on the network
+   * (host-gw routes carry the interface index, which a recreated network changes).
+   */
+  redecideAll(): void {
+    // Not counted as lease events: nothing changed in the store.
+    this.desired.apply([...this.watcher.peers()].map((lease) => ({ type: 'changed' as const, lease, previous: lease })));
+  }
+
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const { reconciler, log } = this.deps;
@@ -77,7 +86,7 @@ export class PeerSync<D> {
             reconciler.markDesiredSynced();
             await reconciler.resync(signal);
             log.info({ peers: this.watcher.size }, 'first lease snapshot applied; waiting for the dataplane to converge');
-            void this.firstPass(signal).then((failing) => {
+            void this.settled(signal).then((failing) => {
               if (signal.aborted) return;
               if (failing > 0) log.warn({ failing }, 'first apply finished with entries still failing; they are retried with back-off');
               this.deps.hooks?.onFirstConverged?.();
@@ -95,11 +104,11 @@ export class PeerSync<D> {
   }
 
   /**
-   * Resolves once every key queued by the first snapshot has been tried: nothing queued,
-   * nothing in flight. Entries that failed and wait for a retry do not hold readiness back, so
-   * one record HNS rejects cannot keep the node unready; they are reported instead.
+   * Resolves once every queued key has been tried: nothing queued, nothing in flight, with the
+   * number of keys waiting for a retry. Those do not hold readiness back, so one record HNS
+   * rejects cannot keep the node unready; they are reported instead.
    */
-  private async firstPass(signal: AbortSignal): Promise<number> {
+  async settled(signal: AbortSignal): Promise<number> {
     for (;;) {
       const stats = this.deps.reconciler.stats();
       if ((stats.queued === 0 && stats.inFlight === 0) || signal.aborted) return stats.pendingRetries;

@@ -36,6 +36,11 @@ export interface ReconcilerOptions<D, A> {
   backoff?: Partial<BackoffOptions>;
   /** Global limit on apply calls (one token per call, batch or single). */
   rateLimit?: Partial<RateLimitOptions>;
+  /**
+   * A rate limit shared with other reconcilers (every kind that writes to HNS takes its tokens
+   * from one bucket). When given, `rateLimit` is ignored.
+   */
+  rateLimiter?: TokenBucket;
   clock?: Clock;
   /** Source of jitter, in [0, 1). @default Math.random */
   random?: () => number;
@@ -121,7 +126,7 @@ export class Reconciler<D, A> {
     checkNumberOption(`reconciler ${kind.name}`, 'maxBatch', this.#maxBatch, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1');
     this.#backoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#backoff = new KeyedBackoff(this.#backoffOptions, this.#random);
-    this.#bucket = new TokenBucket({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit }, this.#clock);
+    this.#bucket = options.rateLimiter ?? new TokenBucket({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit }, this.#clock);
     this.#queue = new KeyedWorkQueue({ clock: this.#clock });
     this.#workers = new PQueue({ concurrency: this.#concurrency });
     this.#onApplied = options.onApplied;

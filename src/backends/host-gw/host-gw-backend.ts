@@ -4,9 +4,10 @@ import { HnsError, isHnsAlreadyExists, isHnsNotFound } from '../../hns/client.js
 import type { HostComputeEndpoint, HostComputeNetwork } from '../../hns/types.js';
 import type { Lease, LeaseAttrs, LeaseRequest } from '../../lease/types.js';
 import type { Logger } from '../../log.js';
-import { formatIp4Net } from '../../net/ip.js';
+import { formatIp4Net, type Ip4Net } from '../../net/ip.js';
 import type { NetInterface } from '../../routes/route-table.js';
-import type { Backend, BackendContext, BackendNetwork, BackendTimings } from '../backend.js';
+import type { Backend, BackendContext, BackendNetwork, BackendTimings, NetworkInspection } from '../backend.js';
+import { adapterForNewNetwork } from '../physical-adapter.js';
 import { DEFAULT_BACKEND_TIMINGS } from '../backend.js';
 import { waitForInterfaceWithIp } from '../wait-for-interface.js';
 import { parseHostGwConfig } from './config.js';
@@ -87,6 +88,55 @@ export class HostGwBackend implements Backend {
       adapterName: external.iface.name,
       dnsServers: dnsServerListOf(config.dnsServerList),
     };
+    let state = await this.setUp(params, log, signal);
+    let decideCtx: HostRouteContext = { interfaceIndex: state.routeIface.index, segments: state.segments };
+    const mtu = state.routeIface.mtu;
+    const endpointIp = bridgeEndpointAddress(subnet);
+
+    return {
+      backendType: 'host-gw',
+      writesTo: 'route-table',
+      lease,
+      leaseRequest,
+      mtu,
+      kind: new HostRouteKind({ routes, interfaceIndex: () => state.routeIface.index, clusterNetwork: netConfig.network, ownSubnet: subnet }),
+      decide: (peer) => decidePeerRoute(peer, decideCtx),
+      describe: () => ({
+        network: config.name,
+        networkId: state.networkId,
+        endpoint: bridgeEndpointName(config.name),
+        endpointId: state.endpointId,
+        endpointIp,
+        interface: state.routeIface.name,
+        interfaceIndex: state.routeIface.index,
+        segments: state.segments.map(formatIp4Net),
+        mtu,
+      }),
+      inspect: () => this.inspect(params, state),
+      repair: async (repairSignal) => {
+        const before = state;
+        const result = await this.setUp(params, log, repairSignal);
+        state = result;
+        const recreated = result.networkId.toLowerCase() !== before.networkId.toLowerCase();
+        const repaired: string[] = [];
+        if (recreated) repaired.push(`network ${config.name} recreated as ${result.networkId}`);
+        if (result.endpointId !== before.endpointId) repaired.push(`bridge endpoint ${bridgeEndpointName(config.name)} recreated as ${result.endpointId}`);
+        if (result.attached) repaired.push(`bridge endpoint ${bridgeEndpointName(config.name)} attached to the host`);
+        // Host routes carry the interface index, which a new vSwitch changes.
+        const peersChanged = result.routeIface.index !== before.routeIface.index || result.segments.join() !== before.segments.join();
+        decideCtx = { interfaceIndex: result.routeIface.index, segments: result.segments };
+        return { recreated, peersChanged, repaired };
+      },
+    };
+  }
+
+  /**
+   * Everything after the lease: the L2Bridge network, the host's interface on it, the bridge
+   * endpoint attached to the host, forwarding on both. Idempotent: what matches is adopted and
+   * no write is made, so it serves both registration and repair.
+   */
+  private async setUp(params: L2BridgeParams, log: Logger, signal: AbortSignal): Promise<HostGwState> {
+    const { routes, external } = this.ctx;
     const { network, created } = await this.ensureNetwork(params, log);
     const networkId = network.ID!;
 
@@ -101,8 +151,8 @@ export class HostGwBackend implements Backend {
     if (!found) log.warn({ managementIp }, 'no host interface holds the management IP yet; continuing with the selected interface');
     const routeIface: NetInterface = found ?? external.iface;
 
-    const endpoint = await this.ensureBridgeEndpoint(config.name, networkId, subnet, log, signal);
-    const endpointIp = bridgeEndpointAddress(subnet);
+    const { endpoint, attached } = await this.ensureBridgeEndpoint(params.name, networkId, params.subnet, log, signal);
+    const endpointIp = bridgeEndpointAddress(params.subnet);
     const endpointIface = await waitForInterfaceWithIp(routes, endpointIp, {
       timeoutMs: this.endpointBudgetMs(),
       pollMs: this.timings.pollMs,
@@ -125,29 +175,30 @@ export class HostGwBackend implements Backend {
     if (segments.length === 0) {
       log.info({ interface: routeIface.name }, 'the route table shows no on-link prefix for the management interface; peers are not checked for being on our L2 segment');
     }
-    const decideCtx: HostRouteContext = { interfaceIndex: routeIface.index, segments };
-    const mtu = routeIface.mtu;
-    log.info({ networkId, endpointId: endpoint.ID, interface: routeIface.name, interfaceIndex: routeIface.index, mtu }, 'host-gw network ready');
+    log.info({ networkId, endpointId: endpoint.ID, interface: routeIface.name, interfaceIndex: routeIface.index, mtu: routeIface.mtu }, 'host-gw network ready');
+    return { networkId, endpointId: endpoint.ID!, routeIface, segments, attached };
+  }
 
-    return {
-      backendType: 'host-gw',
-      lease,
-      leaseRequest,
-      mtu,
-      kind: new HostRouteKind({ routes, interfaceIndex: routeIface.index, clusterNetwork: netConfig.network, ownSubnet: subnet }),
-      decide: (peer) => decidePeerRoute(peer, decideCtx),
-      describe: () => ({
-        network: config.name,
-        networkId,
-        endpoint: bridgeEndpointName(config.name),
-        endpointId: endpoint.ID,
-        endpointIp,
-        interface: routeIface.name,
-        interfaceIndex: routeIface.index,
-        segments: segments.map(formatIp4Net),
-        mtu,
-      }),
-    };
+  /** Reads the network, the bridge endpoint and its host attachment; writes nothing. */
+  private async inspect(params: L2BridgeParams, state: HostGwState): Promise<NetworkInspection> {
+    const { hns, routes } = this.ctx;
+    const network = await hns.getNetworkByName(params.name);
+    if (!network) return { networkLost: true, problems: [`HNS network ${params.name} (${state.networkId}) is gone`] };
+    const verdict = judgeExistingL2Bridge(network, params);
+    if (verdict.action !== 'adopt') return { networkLost: true, problems: [`HNS network ${params.name} no longer matches: ${verdict.notes.join('; ')}`] };
+    if (network.ID?.toLowerCase() !== state.networkId.toLowerCase()) {
+      return { networkLost: true, problems: [`HNS network ${params.name} was replaced: id ${network.ID}, not ${state.networkId}`] };
+    }
+    const problems: string[] = [];
+    const name = bridgeEndpointName(params.name);
+    const endpoints = (await hns.listEndpoints({ name })).filter((e) => e.Name === name);
+    const good = endpoints.filter((e) => judgeBridgeEndpoint(e, state.networkId, params.subnet).action === 'keep');
+    if (good.length !== 1 || endpoints.length !== 1) problems.push(`bridge endpoint ${name}: ${endpoints.length} found, ${good.length} usable`);
+    const address = bridgeEndpointAddress(params.subnet);
+    if (!(await routes.listInterfaces()).some((i) => i.up && i.ipv4Addresses.includes(address))) {
+      problems.push(`no host interface holds the bridge endpoint address ${address} (not attached)`);
+    }
+    return { networkLost: false, problems };
   }
 
   private endpointBudgetMs(): number {
@@ -158,7 +209,6 @@ export class HostGwBackend implements Backend {
   private async ensureNetwork(params: L2BridgeParams, log: Logger): Promise<{ network: HostComputeNetwork; created: boolean }> {
     const { hns } = this.ctx;
     const existing = await hns.getNetworkByName(params.name);
-    let adapterName = params.adapterName;
     if (existing) {
       const verdict = judgeExistingL2Bridge(existing, params);
       if (verdict.action === 'adopt') {
@@ -170,10 +220,10 @@ export class HostGwBackend implements Backend {
       }
       log.warn({ networkId: existing.ID, reasons: verdict.notes }, 'existing HNS network does not match our lease; deleting and recreating it');
       await hns.deleteNetwork(existing.ID!);
-      // The interface chosen at start-up was the vSwitch's "vEthernet (<adapter>)"; with the
-      // network gone the physical adapter is back under its own name, which HNS needs.
-      adapterName = physicalAdapterName(adapterName);
     }
+    // Chosen now, not at start-up: the vSwitch's "vEthernet (<adapter>)" selected then is gone
+    // with the network, and HNS knows only the physical adapter.
+    const adapterName = await adapterForNewNetwork(this.ctx.routes, this.ctx.external.ifaceAddr, params.adapterName);
     log.warn('creating the HNS L2Bridge network: the host loses its network for a few seconds while Windows builds the vSwitch');
     const started = Date.now();
     const network = await hns.createNetwork(buildL2BridgeNetwork({ ...params, adapterName }));
@@ -192,7 +242,7 @@ export class HostGwBackend implements Backend {
     subnet: NonNullable<Lease['subnet']>,
     log: Logger,
     signal: AbortSignal,
-  ): Promise<HostComputeEndpoint> {
+  ): Promise<{ endpoint: HostComputeEndpoint; attached: boolean }> {
     const { hns } = this.ctx;
     const name = bridgeEndpointName(networkName);
     let endpoint: HostComputeEndpoint | undefined;
@@ -222,8 +272,8 @@ export class HostGwBackend implements Backend {
     // endpoint is attached: skip the call so a restart makes no HNS write at all.
     const address = bridgeEndpointAddress(subnet);
     if ((await this.ctx.routes.listInterfaces()).some((i) => i.up && i.ipv4Addresses.includes(address))) {
-      log.info({ endpointId, address }, `bridge endpoint ${name} is already attached to the host`);
-      return endpoint;
+      log.debug({ endpointId, address }, `bridge endpoint ${name} is already attached to the host`);
+      return { endpoint, attached: false };
     }
     await retryWithBackoff(
       async () => {
@@ -248,12 +298,17 @@ export class HostGwBackend implements Backend {
       if (signal.aborted) throw err;
       throw new HostGwSetupError('HOSTGW_ATTACH', `cannot attach bridge endpoint ${name} to the host: ${describeError(err)}`, { endpointId }, { cause: err });
     });
-    return endpoint;
+    return { endpoint, attached: true };
   }
 }
 
-/** "vEthernet (Ethernet 2)" → "Ethernet 2": the adapter a vSwitch was built on. */
-export function physicalAdapterName(interfaceName: string): string {
-  const m = /^vEthernet \((.+)\)$/.exec(interfaceName);
-  return m ? m[1]! : interfaceName;
+/** What host-gw set up last: what the peer kind, the peer decisions and /status use. */
+interface HostGwState {
+  networkId: string;
+  endpointId: string;
+  /** The host's interface on the bridge (the vSwitch's vEthernet adapter): routes go on it. */
+  routeIface: NetInterface;
+  segments: Ip4Net[];
+  /** This set-up attached the bridge endpoint (it was not attached before). */
+  attached: boolean;
 }

@@ -20,8 +20,11 @@ export interface ActualHostRoute extends HostRoute {
 
 export interface HostRouteKindOptions {
   routes: RouteTable;
-  /** The interface our routes go on (the bridge's vEthernet adapter). */
-  interfaceIndex: number;
+  /**
+   * The interface our routes go on (the bridge's vEthernet adapter); a function when it can
+   * change (a recreated network brings a new vEthernet adapter with a new index).
+   */
+  interfaceIndex: number | (() => number);
   /** net-conf `Network`: only peer subnets inside it can be ours. */
   clusterNetwork: Ip4Net;
   /** The own lease's subnet: reached through the bridge endpoint, never a route of ours. */
@@ -42,13 +45,14 @@ export class HostRouteKind implements ResourceKind<HostRouteSpec, ActualHostRout
    */
   readonly rateLimit = { perSecond: 2000, burst: 2000 };
   private readonly routes: RouteTable;
-  private readonly interfaceIndex: number;
+  private readonly interfaceIndexOf: () => number;
   private readonly clusterNetwork: Ip4Net;
   private readonly ownSubnet: Ip4Net;
 
   constructor(options: HostRouteKindOptions) {
     this.routes = options.routes;
-    this.interfaceIndex = options.interfaceIndex;
+    const index = options.interfaceIndex;
+    this.interfaceIndexOf = typeof index === 'number' ? () => index : index;
     this.clusterNetwork = maskIp4Net(options.clusterNetwork);
     this.ownSubnet = maskIp4Net(options.ownSubnet);
   }
@@ -103,7 +107,7 @@ export class HostRouteKind implements ResourceKind<HostRouteSpec, ActualHostRout
 
   /** The route in normalised form when it is one of ours, else undefined. */
   private owned(route: HostRoute): HostRoute | undefined {
-    if (route.interfaceIndex !== this.interfaceIndex) return undefined;
+    if (route.interfaceIndex !== this.interfaceIndexOf()) return undefined;
     const hop = tryParseIp4(route.nextHop);
     if (hop === undefined || hop === 0) return undefined;
     const parsed = tryParseIp4Net(route.destination);

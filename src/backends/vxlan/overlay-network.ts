@@ -2,6 +2,7 @@ import type { HostComputeNetwork, NetworkPolicy } from '../../hns/types.js';
 import { NetworkFlags, SCHEMA_V2 } from '../../hns/types.js';
 import { formatIp4, formatIp4Net, maskIp4Net, tryParseIp4Net, type Ip4Net } from '../../net/ip.js';
 import { normalizeMac } from '../../net/mac.js';
+import { physicalAdapterName } from '../physical-adapter.js';
 
 export interface OverlayNetworkParams {
   name: string;
@@ -42,8 +43,10 @@ export interface AdoptionVerdict {
 
 /**
  * flannel's reuse rule: same name (the caller looked it up by name), Type Overlay and first
- * IPAM subnet equal to our subnet. VNI and adapter are not compared by flannel; a VNI that
- * differs cannot be changed in place, so it is reported rather than silently kept.
+ * IPAM subnet equal to our subnet. A VNI that differs cannot be changed in place, so it is
+ * reported rather than silently kept. Beyond flannel, a network that reports its adapter and
+ * names another physical adapter than ours is not adopted: its traffic would leave through the
+ * wrong NIC (a vSwitch's "vEthernet (X)" and X are the same adapter).
  */
 export function judgeExistingOverlay(existing: HostComputeNetwork, wanted: OverlayNetworkParams): AdoptionVerdict {
   const notes: string[] = [];
@@ -55,6 +58,10 @@ export function judgeExistingOverlay(existing: HostComputeNetwork, wanted: Overl
   const want = formatIp4Net(maskIp4Net(wanted.subnet));
   if (!parsed || formatIp4Net(maskIp4Net(parsed)) !== want) {
     return { adopt: false, notes: [`subnet is ${prefix ?? 'missing'}, not ${want}`] };
+  }
+  const adapter = findPolicySettings(existing, 'NetAdapterName')?.['NetworkAdapterName'];
+  if (typeof adapter === 'string' && adapter !== '' && physicalAdapterName(adapter) !== physicalAdapterName(wanted.adapterName)) {
+    return { adopt: false, notes: [`adapter is "${adapter}", not "${physicalAdapterName(wanted.adapterName)}"`] };
   }
   const vsid = existing.Ipams?.[0]?.Subnets?.[0]?.Policies?.find((p) => p.Type === 'VSID')?.Settings.IsolationId;
   if (vsid !== undefined && vsid !== wanted.vni) notes.push(`VSID is ${vsid}, net-conf says VNI ${wanted.vni}`);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { BackendContext } from '../../../src/backends/backend.js';
-import { HostGwBackend, physicalAdapterName } from '../../../src/backends/host-gw/host-gw-backend.js';
+import { HostGwBackend } from '../../../src/backends/host-gw/host-gw-backend.js';
+import { physicalAdapterName } from '../../../src/backends/physical-adapter.js';
 import { buildBridgeEndpoint, buildL2BridgeNetwork } from '../../../src/backends/host-gw/l2bridge-network.js';
 import type { NetConfig } from '../../../src/config/net-config.js';
 import { FlannelWinError } from '../../../src/errors.js';

@@ -1,0 +1,74 @@
+import type { NetworkRepair } from '../backends/backend.js';
+import { createControllerReconciler } from './controller-reconciler.js';
+import type { Controller, ControllerContext } from './controller.js';
+import { PeerSync } from './peer-sync.js';
+
+/**
+ * The first controller: peer leases → the backend's per-peer objects (remote-subnet routes on
+ * the Overlay network, or host routes). Its desired state comes from the lease stream.
+ */
+export function peerController(ctx: ControllerContext): Controller {
+  const name = 'peers';
+  const { network, metrics, log } = ctx;
+  const reconciler = createControllerReconciler(name, network.kind, ctx, { writesTo: network.writesTo });
+  let converged = false;
+  const peerSync: PeerSync<unknown> = new PeerSync<unknown>({
+    subnetManager: ctx.subnetManager,
+    ownLease: ctx.ownLease(),
+    decide: (lease) => network.decide(lease),
+    reconciler,
+    log,
+    hooks: {
+      onFirstConverged: () => {
+        converged = true;
+        metrics.controllerConverged.set({ controller: name }, 1);
+        const stats = reconciler.stats();
+        log.info({ controller: name, peers: peerSync.peerCount, applied: stats.applied, failed: stats.failed }, 'dataplane converged with the lease store');
+        ctx.onConverged();
+      },
+      onChanges: (changes) => {
+        for (const change of changes) metrics.leaseEvents.inc({ type: change.type });
+        metrics.peers.set(peerSync.peerCount);
+        metrics.unusablePeers.set(peerSync.unusablePeers().size);
+      },
+    },
+  });
+  metrics.controllerConverged.set({ controller: name }, 0);
+
+  return {
+    name,
+    async run(signal) {
+      reconciler.start(signal);
+      const depth = setInterval(() => metrics.queueDepth.set({ controller: name, kind: network.kind.name }, reconciler.stats().queued), 1000);
+      depth.unref();
+      try {
+        await peerSync.run(signal);
+      } finally {
+        clearInterval(depth);
+      }
+    },
+    convergedOnce: () => converged,
+    async resync(signal) {
+      try {
+        await reconciler.resync(signal);
+      } catch (err) {
+        ctx.reportHnsError(err);
+        throw err;
+      }
+    },
+    networkRepaired(repair: NetworkRepair) {
+      if (repair.peersChanged) peerSync.redecideAll();
+    },
+    settled: async (signal) => {
+      await peerSync.settled(signal);
+    },
+    status: () => ({
+      kind: network.kind.name,
+      converged,
+      peers: peerSync.peerCount,
+      unusablePeers: [...peerSync.unusablePeers().values()],
+      reconciler: reconciler.stats(),
+    }),
+    drain: () => reconciler.drain(),
+  };
+}
