@@ -9,8 +9,9 @@
  *
  * Workers (a p-queue bounded by `concurrency`) take batches of up to `kind.maxBatch` ready keys
  * from a client-go style keyed queue (one worker per key at a time, adds collapse, an add during
- * processing re-runs once), compute each key's change at that moment, wait for a token of the
- * global rate limit and apply. A failed batch is retried change by change; a failed change backs
+ * processing re-runs once), compute each key's change at that moment and apply. The token of the
+ * global rate limit is taken before the batch: keys arriving while a worker waits for it stay in
+ * the queue and join that worker's batch, instead of waiting behind a batch already taken. A failed batch is retried change by change; a failed change backs
  * off per key with jitter. Deleting actual entries that are not desired waits until the caller
  * says the desired state is complete (`markDesiredSynced`).
  * @module
@@ -41,6 +42,12 @@ export interface ReconcilerOptions<D, A> {
    * from one bucket). When given, `rateLimit` is ignored.
    */
   rateLimiter?: TokenBucket;
+  /**
+   * A resync compares desired and actual state in slices of this many keys, giving the event
+   * loop back in between, so a lease event arriving during a resync at 20,000 peers is not held
+   * up by the whole comparison. @default 1000
+   */
+  resyncSliceKeys?: number;
   clock?: Clock;
   /** Source of jitter, in [0, 1). @default Math.random */
   random?: () => number;
@@ -71,6 +78,14 @@ export interface ReconcilerStats {
 
 const NEVER_ABORTED = new AbortController().signal;
 
+/** A slice of a resync also ends after this long, whatever its key count (the comparison of one key may be slow). */
+const RESYNC_SLICE_MS = 2;
+
+/** Gives the event loop back: timers and I/O callbacks that are due run before the next slice. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export class Reconciler<D, A> {
   readonly #kind: ResourceKind<D, A>;
   readonly #log: Logger;
@@ -83,6 +98,7 @@ export class Reconciler<D, A> {
   readonly #workers: PQueue;
   readonly #concurrency: number;
   readonly #maxBatch: number;
+  readonly #resyncSliceKeys: number;
   readonly #onApplied: ReconcilerOptions<D, A>['onApplied'];
   readonly #onFailed: ReconcilerOptions<D, A>['onFailed'];
 
@@ -127,6 +143,8 @@ export class Reconciler<D, A> {
     this.#backoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#backoff = new KeyedBackoff(this.#backoffOptions, this.#random);
     this.#bucket = options.rateLimiter ?? new TokenBucket({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit }, this.#clock);
+    this.#resyncSliceKeys = options.resyncSliceKeys ?? 1000;
+    checkNumberOption('reconciler', 'resyncSliceKeys', this.#resyncSliceKeys, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1');
     this.#queue = new KeyedWorkQueue({ clock: this.#clock });
     this.#workers = new PQueue({ concurrency: this.#concurrency });
     this.#onApplied = options.onApplied;
@@ -264,8 +282,14 @@ export class Reconciler<D, A> {
           this.#slotFreed = undefined;
           continue;
         }
+        // The token first: while it is awaited, keys stay in the queue where later events can
+        // still join them, and the batch taken afterwards goes out at once.
+        if (!(await this.#bucket.acquire(stop))) break;
         const keys = await this.#queue.getBatch(this.#maxBatch, stop);
-        if (keys === undefined) break;
+        if (keys === undefined) {
+          this.#bucket.refund();
+          break;
+        }
         this.#running++;
         for (const key of keys) this.#inFlight.add(key);
         this.#workers.add(() => this.#work(keys)).catch((err: unknown) => {
@@ -320,13 +344,34 @@ export class Reconciler<D, A> {
         this.#queue.add(key);
         queued++;
       };
-      for (const key of this.#desired.keys()) consider(key);
+      // Sliced: events applied between slices go through setDesired against the new cache, and
+      // Map iteration stays valid while entries are added or removed meanwhile.
+      await this.#inSlices(this.#desired.keys(), consider, signal);
       if (this.#desiredSynced) {
-        for (const key of this.#actual.keys()) if (!this.#desired.has(key)) consider(key);
+        await this.#inSlices(this.#actual.keys(), (key) => {
+          if (!this.#desired.has(key)) consider(key);
+        }, signal);
       }
       this.#log.debug({ desired: this.#desired.size, actual: this.#actual.size, queued }, 'resync listed the actual state');
     } finally {
       this.#touched = undefined;
+    }
+  }
+
+  /** Calls `visit` for each key, yielding to the event loop every slice (by count or by time). */
+  async #inSlices(keys: Iterable<string>, visit: (key: string) => void, signal: AbortSignal): Promise<void> {
+    let inSlice = 0;
+    let sliceStart = performance.now();
+    for (const key of keys) {
+      visit(key);
+      inSlice++;
+      // performance.now() only every 64 keys: it costs more than comparing one key.
+      if (inSlice >= this.#resyncSliceKeys || ((inSlice & 63) === 0 && performance.now() - sliceStart >= RESYNC_SLICE_MS)) {
+        await yieldToEventLoop();
+        signal.throwIfAborted();
+        inSlice = 0;
+        sliceStart = performance.now();
+      }
     }
   }
 
@@ -351,11 +396,10 @@ export class Reconciler<D, A> {
   async #work(keys: readonly string[]): Promise<void> {
     const signal = this.#applySignal;
     try {
-      if (this.#planAll(keys).length === 0) return;
-      if (!(await this.#bucket.acquire(signal))) return;
-      // Recomputed after the wait: the desired state may have moved on meanwhile.
+      // The dispatcher took this batch's token; a batch with nothing left to change gives it back.
       const changes = this.#planAll(keys);
-      if (changes.length > 0) await this.#applyBatch(orderChanges(changes), signal);
+      if (changes.length === 0) this.#bucket.refund();
+      else await this.#applyBatch(orderChanges(changes), signal);
     } finally {
       this.#running--;
       for (const key of keys) {

@@ -54,6 +54,15 @@ export class TokenBucket {
   }
 
   /**
+   * Gives back `n` tokens taken and not used (a batch that turned out to have nothing to write),
+   * never beyond `burst`.
+   */
+  refund(n = 1): void {
+    this.#refill();
+    this.#tokens = Math.min(this.#burst, this.#tokens + n);
+  }
+
+  /**
    * Reserves one token and waits for it on the bucket's clock. Resolves false, without waiting
    * out the delay, when `signal` aborts; the token is then lost, which only errs on the safe side.
    */

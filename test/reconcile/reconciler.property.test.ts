@@ -133,3 +133,36 @@ test('property: once converged, a new reconciler over the same host and desired 
   );
   t.pass();
 });
+
+test('property: keys set while the bucket is empty all go out in the one batch that gets the next token', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uniqueArray(fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
+      fc.constantFrom(1, 2, 4),
+      async (keys, pauses, concurrency) => {
+        const clock = new ManualClock();
+        const kind = new FakeKind({ clock, maxBatch: 8 });
+        const rec = new Reconciler(kind, { log: silentLogger(), clock, concurrency, rateLimit: { perSecond: 1, burst: 1 } });
+        const ac = new AbortController();
+        await rec.resync();
+        rec.start(ac.signal);
+        rec.setDesired('first', 'v');
+        await settle(rec, clock);
+        // The bucket is empty: whatever arrives now, in any rhythm, waits for the same token.
+        for (const [i, k] of keys.entries()) {
+          rec.setDesired(k, 'v');
+          await flush(pauses[i]);
+        }
+        await settle(rec, clock);
+        ac.abort();
+        const batches = kind.calls.slice(1).map((c) => c.changes.map((ch) => ch.key));
+        if (batches.length !== 1) throw new Error(`expected one batch, got ${JSON.stringify(batches)}`);
+        if (JSON.stringify(batches[0]) !== JSON.stringify(keys)) throw new Error(`batch ${JSON.stringify(batches[0])} != arrival order ${JSON.stringify(keys)}`);
+        return true;
+      },
+    ),
+    { numRuns: 80 },
+  );
+  t.pass();
+});

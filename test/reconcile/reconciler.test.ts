@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/log.js';
 import { backoffDelay } from '../../src/reconcile/backoff.js';
 import { ManualClock } from '../../src/reconcile/clock.js';
 import { Reconciler, type ReconcilerOptions } from '../../src/reconcile/reconciler.js';
+import { TokenBucket } from '../../src/reconcile/token-bucket.js';
 import type { Change } from '../../src/reconcile/resource-kind.js';
 import { FakeKind, flush, hostObject, runFor, settle, type FakeKindOptions } from './fake-kind.js';
 import { waitFor } from '../support/wait.js';
@@ -400,5 +401,67 @@ test('keys that arrive while every worker is busy wait in the queue and go out a
   release!();
   await settle(rec, clock);
   t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['create:a'], ['create:b', 'create:c', 'create:d']]);
+  ac.abort();
+});
+
+test('keys that arrive while the next batch waits for a rate-limit token join that batch', async (t) => {
+  const { clock, kind, rec, ac } = setup({ maxBatch: 10 }, { rateLimit: { perSecond: 1, burst: 1 }, concurrency: 2 });
+  await rec.resync();
+  rec.start(ac.signal);
+  rec.setDesired('a', '1');
+  await waitFor(() => kind.calls.length === 1);
+  // The bucket is empty now: the next token comes in one second. Keys added meanwhile must not
+  // be taken one by one into batches that then wait; they wait in the queue and go out together.
+  for (const k of ['b', 'c', 'd']) {
+    rec.setDesired(k, '1');
+    await flush();
+  }
+  t.is(kind.calls.length, 1, 'nothing may be written before the token is there');
+  await settle(rec, clock);
+  t.deepEqual(kind.calls.map((c) => keysOf(c.changes)), [['create:a'], ['create:b', 'create:c', 'create:d']]);
+  t.true(kind.calls[1]!.at >= 1000, `the second batch went out at ${kind.calls[1]!.at} ms, before its token`);
+  ac.abort();
+});
+
+test('reconcilers given one shared bucket stay within its rate together', async (t) => {
+  const clock = new ManualClock();
+  const shared = new TokenBucket({ perSecond: 10, burst: 2 }, clock);
+  const kinds = [new FakeKind({ clock }), new FakeKind({ clock })];
+  const ac = new AbortController();
+  const recs = kinds.map((kind) => new Reconciler(kind, { log: silentLogger(), clock, random: () => 0.5, rateLimiter: shared, rateLimit: { perSecond: 1000, burst: 1000 } }));
+  for (const rec of recs) {
+    await rec.resync();
+    for (let k = 0; k < 10; k++) rec.setDesired(`k${k}`, 'v');
+    rec.start(ac.signal);
+  }
+  for (const rec of recs) await settle(rec, clock);
+  t.is(kinds[0]!.host.size + kinds[1]!.host.size, 20);
+  const times = kinds.flatMap((k) => k.calls.map((c) => c.at)).sort((a, b) => a - b);
+  for (const [n, at] of times.entries()) {
+    t.true(n + 1 <= 2 + (at * 10) / 1000 + 1e-9, `call ${n + 1} (of both kinds) at ${at} ms exceeds the shared bucket`);
+  }
+  ac.abort();
+});
+
+test('a resync compares desired and actual state in slices, giving the event loop back in between', async (t) => {
+  const { kind, rec, ac } = setup({}, { resyncSliceKeys: 100 });
+  for (let k = 0; k < 2000; k++) {
+    kind.host.set(`k${k}`, 'v');
+    rec.setDesired(`k${k}`, 'v');
+  }
+  rec.markDesiredSynced();
+  let done = false;
+  let turns = 0;
+  const resync = rec.resync().then(() => {
+    done = true;
+  });
+  while (!done) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns++;
+  }
+  await resync;
+  // 2,000 desired keys plus 2,000 actual ones in slices of 100: at least 40 turns of the loop.
+  t.true(turns >= 40, `only ${turns} event-loop turns during the resync`);
+  t.is(kind.writes, 0);
   ac.abort();
 });
