@@ -12,6 +12,7 @@ import { expirationOf, leaseFromKeyValue, NO_ETCD_LEASE, removedLeaseFromKey } f
 import { EtcdStoreError, SubnetRaceLostError } from './errors.js';
 import { makeSubnetKey } from '../subnet-key.js';
 import type { EtcdLayout } from './etcd-layout.js';
+import type { EtcdLeaseIndex } from './etcd-lease-index.js';
 
 /** One parsed entry under `<prefix>/subnets/`, with what a conditional write needs. */
 export interface LeaseRecord {
@@ -20,6 +21,14 @@ export interface LeaseRecord {
   readonly etcdLeaseId: string;
   readonly modRevision: string;
   readonly lease: Lease;
+}
+
+/** One page of a lease listing; `revision` is the snapshot's, the same for every page. */
+export interface LeaseRecordPage {
+  readonly records: readonly LeaseRecord[];
+  readonly revision: bigint;
+  /** No page follows. */
+  readonly last: boolean;
 }
 
 export type RenewOutcome = { readonly kind: 'renewed'; readonly lease: Lease } | { readonly kind: 'lost'; readonly reason: string };
@@ -121,12 +130,29 @@ export class EtcdLeaseStore {
     return { key, value, etcdLeaseId: kv.lease, modRevision: kv.mod_revision, lease };
   }
 
-  async listRecords(): Promise<{ records: LeaseRecord[]; revision: bigint }> {
+  /**
+   * The lease keys, `pageSize` at a time (by key, each page continuing after the last key of the
+   * one before), every page read at the revision of the first so that together they are one
+   * consistent snapshot. Only one page's raw response is held at a time. Throws when etcd
+   * compacts that revision away mid-listing; the caller lists again.
+   */
+  async *listPages(pageSize: number): AsyncGenerator<LeaseRecordPage> {
     const prefix = this.layout.subnetsPrefix;
-    const res = await this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixRangeEnd(prefix) });
-    const now = this.now();
-    const records = await Promise.all(res.kvs.map((kv) => this.recordOf(kv, now)));
-    return { records: records.filter((r): r is LeaseRecord => r !== undefined), revision: BigInt(res.header.revision) };
+    const rangeEnd = prefixRangeEnd(prefix);
+    let from = Buffer.from(prefix);
+    let revision: string | undefined;
+    for (;;) {
+      const res = await this.client.kv.range({ key: from, range_end: rangeEnd, limit: pageSize, ...(revision !== undefined && { revision }) });
+      // A range at a past revision is stamped with the current one: keep the first page's.
+      revision ??= res.header.revision;
+      const now = this.now();
+      const records = await Promise.all(res.kvs.map((kv) => this.recordOf(kv, now)));
+      const last = res.kvs.at(-1);
+      const more = res.more && last !== undefined;
+      yield { records: records.filter((r): r is LeaseRecord => r !== undefined), revision: BigInt(revision), last: !more };
+      if (!more) return;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   private async grant(): Promise<{ id: string; ttlSeconds: number }> {
@@ -238,23 +264,28 @@ export class EtcdLeaseStore {
     return { kind: 'renewed', lease: { ...lease, expiration: this.expiresAt(granted.ttlSeconds) } };
   }
 
-  private async leaseOfPut(event: IEvent, now: Date): Promise<Lease | undefined> {
-    const record = await this.recordOf(event.kv, now).catch((err: unknown) => {
+  /** The record a put event carries, or undefined (after a warning) when it does not parse. */
+  private async recordOfPut(event: IEvent, now: Date): Promise<LeaseRecord | undefined> {
+    return this.recordOf(event.kv, now).catch((err: unknown) => {
       // A failed TTL lookup must not drop the event: the peer is real, only its expiry is unknown.
-      const key = event.kv.key.toString();
+      const kv = event.kv;
+      const key = kv.key.toString();
       this.log.warn({ key, err: describeError(err) }, 'cannot read the TTL of a peer lease; delivering it without expiry');
       try {
-        return { lease: leaseFromKeyValue(this.layout.subnetsPrefix, key, event.kv.value.toString(), undefined) };
+        const value = kv.value.toString();
+        const lease = leaseFromKeyValue(this.layout.subnetsPrefix, key, value, undefined);
+        return { key, value, etcdLeaseId: kv.lease, modRevision: kv.mod_revision, lease };
       } catch (parseErr) {
-        this.warnBadRecord(key, event.kv.mod_revision, parseErr);
+        this.warnBadRecord(key, kv.mod_revision, parseErr);
         return undefined;
       }
     });
-    return record?.lease;
   }
 
-  private leaseOfDelete(event: IEvent): Lease | undefined {
+  private leaseOfDelete(event: IEvent, index: EtcdLeaseIndex): Lease | undefined {
     const key = event.kv.key.toString();
+    const known = index.delete(key);
+    if (known) return known;
     const prev = event.prev_kv as IKeyValue | null | undefined;
     if (prev && prev.key.length > 0) {
       try {
@@ -271,17 +302,37 @@ export class EtcdLeaseStore {
     }
   }
 
-  async leaseEvents(events: readonly IEvent[]): Promise<LeaseEvent[]> {
+  /**
+   * A renewal: the same value put again under a new etcd lease, told by the previous value the
+   * watch carries (prev_kv), so it costs no parse and yields no event. Not when peers' expiry is
+   * reported, since the expiry is what a renewal changes.
+   */
+  private isRenewal(event: IEvent): boolean {
+    if (this.ttlLookups) return false;
+    const prev = event.prev_kv as IKeyValue | null | undefined;
+    return prev !== null && prev !== undefined && prev.key.length > 0 && prev.value.equals(event.kv.value);
+  }
+
+  /**
+   * Turns a batch of watch events into lease events and folds them into `index`. Renewals are
+   * dropped here (see isRenewal); a put of a key the index knows is a change, reported as
+   * `added` (the lease watcher compares it with what it holds).
+   */
+  async leaseEvents(events: readonly IEvent[], index: EtcdLeaseIndex): Promise<LeaseEvent[]> {
     const now = this.now();
     const out: LeaseEvent[] = [];
     for (const event of events) {
       if (event.type === 'Delete') {
-        const lease = this.leaseOfDelete(event);
+        const lease = this.leaseOfDelete(event, index);
         if (lease) out.push({ type: 'removed', lease });
-      } else {
-        const lease = await this.leaseOfPut(event, now);
-        if (lease) out.push({ type: 'added', lease });
+        continue;
       }
+      const key = event.kv.key.toString();
+      if (this.isRenewal(event) && index.renew(key, event.kv.mod_revision)) continue;
+      const record = await this.recordOfPut(event, now);
+      if (!record) continue;
+      index.put(record);
+      out.push({ type: 'added', lease: record.lease });
     }
     return out;
   }

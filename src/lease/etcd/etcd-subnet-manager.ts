@@ -10,7 +10,8 @@ import { chooseSubnet, leaseFitsConfig } from '../subnet-allocator.js';
 import type { KeepLeaseHooks, Lease, LeaseAttrs, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
 import { createEtcdClient, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
 import { NO_ETCD_LEASE } from './etcd-lease-record.js';
-import { EtcdLeaseStore, type LeaseRecord, type RenewOutcome } from './etcd-lease-store.js';
+import { EtcdLeaseIndex } from './etcd-lease-index.js';
+import { EtcdLeaseStore, type LeaseRecord, type LeaseRecordPage, type RenewOutcome } from './etcd-lease-store.js';
 import { SubnetRaceLostError } from './errors.js';
 import { watchRange } from './range-watch.js';
 import { DEFAULT_ETCD_PREFIX, etcdLayout, type EtcdLayout } from './etcd-layout.js';
@@ -27,7 +28,12 @@ export interface EtcdSubnetManagerOptions extends EtcdConnectionOptions {
   now?: (() => Date) | undefined;
   /** Report peers' expiry in their leases (one etcd call per key); see EtcdLeaseStoreOptions. */
   peerExpiry?: boolean | undefined;
+  /** Keys per listing request. @default 500 */
+  listPageSize?: number | undefined;
 }
+
+/** Keys a listing asks etcd for at once: bounds the raw response held in memory at 20,000 peers. */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
 
 /** flannel's raceRetries: lost races retried at once before falling back to back-off. */
 const RACE_RETRIES = 10;
@@ -58,6 +64,15 @@ export class EtcdSubnetManager implements SubnetManager {
   private readonly now: () => Date;
   /** Aborted by close(), so background loops stop instead of retrying on a closed client. */
   private readonly closing = new AbortController();
+  private readonly listPageSize: number;
+  /** Every lease key this manager knows, folded in from listings and the watch. */
+  private readonly index = new EtcdLeaseIndex();
+  /**
+   * The revision of the listing acquireLease folded into the index before the watch started:
+   * the watch starts from it instead of listing every lease a second time at start-up.
+   */
+  private primedRevision: bigint | undefined;
+  private watchStarted = false;
 
   constructor(options: EtcdSubnetManagerOptions) {
     this.layout = etcdLayout(options.prefix ?? DEFAULT_ETCD_PREFIX);
@@ -71,6 +86,10 @@ export class EtcdSubnetManager implements SubnetManager {
       throw new EtcdConfigError(`renew margin must be positive and shorter than the lease TTL (${leaseTtlSeconds} s)`, {
         renewMarginMinutes: options.renewMarginMinutes,
       });
+    }
+    this.listPageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
+    if (!Number.isInteger(this.listPageSize) || this.listPageSize < 1) {
+      throw new EtcdConfigError(`list page size must be a whole number >= 1, got ${this.listPageSize}`, { listPageSize: this.listPageSize });
     }
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => new Date());
@@ -116,10 +135,36 @@ export class EtcdSubnetManager implements SubnetManager {
       throw new NetConfigError('etcd mode needs EnableIPv4: flannel subnet keys have no IPv6-only form', { field: 'EnableIPv4' });
     }
     const attrs = this.attrsFor(request, config);
-    const { records } = await this.store.listRecords();
-    const removed = new Set<string>();
-    for (const record of records) {
-      if (record.lease.attrs.publicIp !== attrs.publicIp) continue;
+    // One paged listing: every lease (for the free subnets, and for the watch to start from)
+    // and the full records of those with our PublicIP (the only ones written to).
+    const leases: Lease[] = [];
+    const ours: LeaseRecord[] = [];
+    // Before the watch runs, the listing goes into the index too, and the watch starts from it.
+    const relist = this.watchStarted ? undefined : this.index.beginRelist();
+    let revision = 0n;
+    for await (const page of this.listPages()) {
+      revision = page.revision;
+      if (relist) this.index.foldPage(relist, page.records);
+      for (const record of page.records) {
+        leases.push(record.lease);
+        if (record.lease.attrs.publicIp === attrs.publicIp) ours.push(record);
+      }
+    }
+    if (relist) {
+      this.index.finishRelist(relist);
+      this.primedRevision = revision;
+    }
+    const lease = await this.claim(config, attrs, leases, ours, request);
+    // The watch's first snapshot holds every lease, own included; the own write itself comes
+    // through the watch too (its revision is after the listing's).
+    if (relist) this.index.put({ key: this.store.keyOf(lease), modRevision: '', lease });
+    return lease;
+  }
+
+  /** Reuses the lease with our PublicIP, or creates one in a free subnet. */
+  private async claim(config: CheckedNetConfig, attrs: LeaseAttrs, leases: readonly Lease[], ours: readonly LeaseRecord[], request: LeaseRequest): Promise<Lease> {
+    const removed = new Set<Lease>();
+    for (const record of ours) {
       if (leaseFitsConfig(config, record.lease)) return await this.store.updateOwnRecord(record, attrs);
       if (record.etcdLeaseId === NO_ETCD_LEASE) {
         this.log.warn({ key: record.key }, 'a reservation has our PublicIP but does not fit the network config; leaving it alone');
@@ -127,11 +172,12 @@ export class EtcdSubnetManager implements SubnetManager {
       }
       this.log.info({ key: record.key }, 'deleting our old lease: it does not fit the network config any more');
       await this.store.deleteRecord(record);
-      removed.add(record.key);
+      if (!this.watchStarted) this.index.delete(record.key);
+      removed.add(record.lease);
     }
     const candidate = chooseSubnet({
       config,
-      taken: records.filter((r) => !removed.has(r.key)).map((r) => r.lease),
+      taken: removed.size > 0 ? leases.filter((l) => !removed.has(l)) : leases,
       previousSubnet: request.previousSubnet,
       previousIpv6Subnet: request.previousIpv6Subnet,
       random: this.random,
@@ -284,26 +330,77 @@ export class EtcdSubnetManager implements SubnetManager {
 
   // ---- watching ----
 
+  /** The lease listing, page by page, with a debug line once it is complete. */
+  private async *listPages(): AsyncGenerator<LeaseRecordPage> {
+    let pages = 0;
+    let leases = 0;
+    for await (const page of this.store.listPages(this.listPageSize)) {
+      pages++;
+      leases += page.records.length;
+      yield page;
+      if (page.last) this.log.debug({ leases, pages, revision: page.revision.toString() }, 'listed the leases');
+    }
+  }
+
+  /**
+   * Lists every lease into the index. The first listing yields a snapshot (the complete set, as
+   * the contract asks); a relist (after a compaction or a failed watch) is diffed against the
+   * index page by page and yields only what changed: `added` for keys new or moved since last
+   * seen, then `removed` for keys the listing no longer shows. Resolves with the revision.
+   */
+  private async *listInto(first: boolean): AsyncGenerator<LeaseWatchResult, bigint> {
+    const relist = this.index.beginRelist();
+    let revision = 0n;
+    for await (const page of this.listPages()) {
+      revision = page.revision;
+      const events = this.index.foldPage(relist, page.records);
+      if (!first && events.length > 0) yield { kind: 'events', events };
+    }
+    const removed = this.index.finishRelist(relist);
+    if (first) yield { kind: 'snapshot', leases: this.index.leases() };
+    else if (removed.length > 0) yield { kind: 'events', events: removed };
+    return revision;
+  }
+
   async *watchLeases(callerSignal: AbortSignal): AsyncIterable<LeaseWatchResult> {
     const signal = this.untilClosed(callerSignal);
     const prefix = this.layout.subnetsPrefix;
+    this.watchStarted = true;
+    const primed = this.primedRevision;
+    this.primedRevision = undefined;
+    let first = true;
     for (let failures = 0; !signal.aborted; ) {
-      let snapshot: { records: LeaseRecord[]; revision: bigint };
-      try {
-        snapshot = await this.store.listRecords();
-      } catch (err) {
-        if (signal.aborted) return;
-        const wait = Math.min(5_000, 100 * 2 ** Math.min(failures++, 10));
-        this.log.warn({ err: describeError(err), retryInMs: wait }, 'listing leases failed; retrying');
-        await sleep(wait, signal);
-        continue;
+      let revision: bigint;
+      if (first && primed !== undefined) {
+        // acquireLease just listed every lease into the index: start from that listing and
+        // watch from its revision, which delivers our own write and everything since.
+        revision = primed;
+        yield { kind: 'snapshot', leases: this.index.leases() };
+      } else {
+        try {
+          const listing = this.listInto(first);
+          for (;;) {
+            const step = await listing.next();
+            if (step.done) {
+              revision = step.value;
+              break;
+            }
+            yield step.value;
+          }
+        } catch (err) {
+          if (signal.aborted) return;
+          const wait = Math.min(5_000, 100 * 2 ** Math.min(failures++, 10));
+          this.log.warn({ err: describeError(err), retryInMs: wait }, 'listing leases failed; retrying');
+          await sleep(wait, signal);
+          continue;
+        }
       }
+      first = false;
       failures = 0;
-      yield { kind: 'snapshot', leases: snapshot.records.map((r) => r.lease) };
       const batches = watchRange(this.store.watchClient, {
         key: Buffer.from(prefix),
         rangeEnd: prefixRangeEnd(prefix),
-        startRevision: snapshot.revision + 1n,
+        startRevision: revision + 1n,
         prevKv: true,
         signal,
         log: this.log,
@@ -313,7 +410,7 @@ export class EtcdSubnetManager implements SubnetManager {
           this.log.warn({ compactRevision: batch.compactRevision.toString() }, 'lease watch fell behind a compaction; relisting');
           break;
         }
-        const events = await this.store.leaseEvents(batch.events);
+        const events = await this.store.leaseEvents(batch.events, this.index);
         if (events.length > 0) yield { kind: 'events', events };
       }
     }
