@@ -14,6 +14,7 @@ import { formatIp4Net } from '../net/ip.js';
 import { systemClock } from '../reconcile/clock.js';
 import { runPeriodically } from '../reconcile/periodic-resync.js';
 import { DEFAULT_RATE_LIMIT, TokenBucket } from '../reconcile/token-bucket.js';
+import { watchHeap } from './heap-watch.js';
 import type { RouteTable } from '../routes/route-table.js';
 import type { Controller, ControllerContext, ControllerFactory, ConvergedTask } from './controller.js';
 import { startHealthServer } from './health-server.js';
@@ -216,6 +217,7 @@ export class Daemon {
       }
       background.push(this.markNetworkUp(inner.signal));
       runPeriodically((s) => this.resyncAll(s), { intervalMs: options.resyncIntervalMs, clock: systemClock, log, signals: [inner.signal] });
+      watchHeap({ log, signal: inner.signal, peers: () => Number(this.controllers.find((c) => c.name === 'peers')?.status()['peers'] ?? 0) });
 
       await new Promise<void>((resolve) => {
         if (inner.signal.aborted) resolve();
