@@ -7,91 +7,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { DaemonMetrics } from '../../src/daemon/metrics.js';
-import type { HnsClient } from '../../src/hns/client.js';
-import type { ModifyNetworkSettingRequest, RemoteSubnetRoutePolicySetting } from '../../src/hns/types.js';
-import { EtcdSubnetManager } from '../../src/lease/etcd/etcd-subnet-manager.js';
-import { silentLogger } from '../../src/log.js';
-import { openSimHost } from '../../src/sim/sim-host.js';
 import { startEtcd } from '../../test/support/etcd-server.js';
 import { waitFor } from '../../test/support/wait.js';
 import type { Report } from '../run.js';
 import { BenchCluster, benchPeer } from '../support/bench-cluster.js';
+import { startInProcessDaemon } from '../support/in-process-daemon.js';
 import { percentile } from '../support/proc-stats.js';
 
 const SIZES = [50, 500, 5000];
 const LATENCY_SAMPLES = 200;
 const INJECTED_MS = 2;
 const CPU_BURST = 500;
-
-interface CallRecord {
-  start: number;
-  end: number;
-  prefixes: string[];
-}
-
-/** Wraps an HnsClient so that every RemoteSubnetRoute Modify call is timestamped. */
-function recording(hns: HnsClient, calls: CallRecord[], seen: Map<string, number>): HnsClient {
-  return new Proxy(hns, {
-    get(target, prop, receiver) {
-      if (prop !== 'modifyNetwork') return Reflect.get(target, prop, receiver);
-      return async (id: string, request: ModifyNetworkSettingRequest) => {
-        const start = performance.now();
-        const prefixes = ((request.Settings as { Policies?: { Type: string; Settings: unknown }[] }).Policies ?? [])
-          .filter((p) => p.Type === 'RemoteSubnetRoute')
-          .map((p) => (p.Settings as RemoteSubnetRoutePolicySetting).DestinationPrefix);
-        if (request.RequestType === 'Add') for (const p of prefixes) if (!seen.has(p)) seen.set(p, start);
-        try {
-          await target.modifyNetwork(id, request);
-        } finally {
-          if (prefixes.length > 0) calls.push({ start, end: performance.now(), prefixes });
-        }
-      };
-    },
-  });
-}
-
-async function startDaemon(endpoint: string, prefix: string, dir: string, latencyMs: number, n: number) {
-  // The simulator's file persistence (a synchronous JSON.stringify of the whole host every few
-  // hundred ms) is a test artifact, not daemon work: keep it out of the measured window.
-  const host = await openSimHost({ stateFile: join(dir, `host-${n}-${latencyMs}.json`), latencyMs, publicIp: '192.168.1.10', flushDelayMs: 3_600_000 });
-  const calls: CallRecord[] = [];
-  const seen = new Map<string, number>();
-  const log = silentLogger();
-  const daemon = new Daemon({
-    options: {
-      subnetFile: join(dir, `subnet-${n}-${latencyMs}.env`),
-      ipMasq: false,
-      iface: [],
-      ifaceRegex: [],
-      publicIp: '192.168.1.10',
-      resyncIntervalMs: 3_600_000,
-      backendTimings: { pollMs: 5 },
-    },
-    log,
-    hns: recording(host.hns, calls, seen),
-    routes: host.routes,
-    subnetManager: new EtcdSubnetManager({ endpoints: [endpoint], prefix, log }),
-    metrics: new DaemonMetrics({ processMetrics: false }),
-  });
-  const controller = new AbortController();
-  const started = performance.now();
-  const running = daemon.run(controller.signal);
-  running.catch(() => undefined);
-  await waitFor(() => daemon.ready(), { timeoutMs: 120_000, intervalMs: 5, what: 'daemon ready' });
-  const readyAt = performance.now();
-  return {
-    calls,
-    seen,
-    startupMs: readyAt - started,
-    stop: async () => {
-      controller.abort();
-      await running.catch(() => undefined);
-      await host.close();
-    },
-  };
-}
 
 export default async function run(report: Report): Promise<void> {
   const etcd = await startEtcd();
@@ -105,7 +31,7 @@ export default async function run(report: Report): Promise<void> {
         await cluster.putPeers(Array.from({ length: n }, (_, i) => benchPeer(i)));
 
         // etcd write → HNS call, one peer at a time, no injected latency.
-        const fast = await startDaemon(etcd.endpoint, cluster.prefix, dir, 0, n);
+        const fast = await startInProcessDaemon({ endpoint: etcd.endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n });
         const samples: number[] = [];
         for (let i = 0; i < LATENCY_SAMPLES; i++) {
           const peer = benchPeer(n + 100 + i);
@@ -135,7 +61,7 @@ export default async function run(report: Report): Promise<void> {
         report(`etcd_write_to_hns_call_p99.${n}`, percentile(samples, 99), 'ms', '< 5');
 
         // Cold start with 2 ms per HNS call: the apply phase against the floor its calls imply.
-        const slow = await startDaemon(etcd.endpoint, cluster.prefix, dir, INJECTED_MS, n);
+        const slow = await startInProcessDaemon({ endpoint: etcd.endpoint, prefix: cluster.prefix, dir, latencyMs: INJECTED_MS, n });
         const routeCalls = slow.calls;
         const applyMs = Math.max(...routeCalls.map((c) => c.end)) - Math.min(...routeCalls.map((c) => c.start));
         const floorMs = routeCalls.length * INJECTED_MS;
