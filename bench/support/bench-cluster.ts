@@ -58,23 +58,29 @@ export class BenchCluster {
     // A renewal round: flannel re-puts the same value under a fresh etcd lease.
     if (options.newLease) this.etcdLease = this.client.lease(86_400, { autoKeepAlive: false });
     if (peers.length === 1) {
-      await this.etcdLease.put(this.keyOf(peers[0]!)).value(peerValue(peers[0]!, this.backend));
+      const peer = peers[0]!;
+      await this.#retried(() => this.etcdLease.put(this.keyOf(peer)).value(peerValue(peer, this.backend)).exec());
       return;
     }
     // Many peers go in transactions of up to 128 puts (etcd's default --max-txn-ops): one disk
     // sync each instead of one per key, so 20,000 peers take seconds, not minutes, on a busy
-    // machine. A transaction that timed out is simply written again (puts are idempotent).
+    // machine.
     const lease = await this.etcdLease.grant();
     for (let i = 0; i < peers.length; i += 128) {
       const success = peers.slice(i, i + 128).map((p) => ({ request_put: { key: Buffer.from(this.keyOf(p)), value: Buffer.from(peerValue(p, this.backend)), lease } }));
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.client.kv.txn({ success });
-          break;
-        } catch (err) {
-          if (attempt >= 5) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-        }
+      await this.#retried(() => this.client.kv.txn({ success }));
+    }
+  }
+
+  /** etcd on a busy machine sometimes answers "request timed out": puts are idempotent, so try again. */
+  async #retried(write: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
       }
     }
   }

@@ -19,10 +19,10 @@ import { waitFor } from '../../test/support/wait.js';
 import type { Report } from '../run.js';
 import { BenchCluster, benchPeer, type BenchBackend, type BenchPeer } from './bench-cluster.js';
 import { processCpuMs, processPeakRssMiB } from './proc-stats.js';
+import { shippedNodeOptions } from './shipped-node-options.js';
 
 const SIZES = [50, 500, 5000];
 const CPU_EVENTS = 500;
-const TIGHT_HEAP = '--max-semi-space-size=1 --max-old-space-size=64';
 
 /** What the host holds for each peer: destination → the detail a change alters. */
 function programmed(backend: BenchBackend, state: SimStateDocument): Map<string, string> {
@@ -146,15 +146,16 @@ async function runSize(n: number, endpoint: string, report: Report, options: Dae
     report(`restart_writes.${n}`, (await writes()) - before, 'writes', '0 (flannel: every peer again)');
 
     if (n === SIZES.at(-1)) {
-      // The same cold start with V8's heap kept small (what the DaemonSet passes to node.exe):
-      // most of the default peak is garbage V8 has not collected yet, not live state.
+      // The same cold start with the V8 options the DaemonSet passes to node.exe: most of the
+      // default peak is garbage V8 has not collected yet, not live state.
+      const shipped = await shippedNodeOptions();
       const tight = join(dir, 'host-tight.json');
       await prepareHost(backend, tight);
       const tightArgs = args.map((a) => (a.startsWith('--sim-state=') ? `--sim-state=${tight}` : a));
-      daemon = DaemonProcess.start(tightArgs, { NODE_OPTIONS: TIGHT_HEAP });
+      daemon = DaemonProcess.start(tightArgs, { NODE_OPTIONS: shipped });
       await until('tight-heap cold start', ready);
       await until('tight-heap: every peer programmed', async () => programmed(backend, await readHostFile(tight)).size >= n);
-      report(`peak_rss_tight_heap.${n}`, await processPeakRssMiB(daemon.child.pid!), 'MiB', `< 100 (NODE_OPTIONS="${TIGHT_HEAP}")`);
+      report(`peak_rss_tight_heap.${n}`, await processPeakRssMiB(daemon.child.pid!), 'MiB', `< 100 (NODE_OPTIONS="${shipped}")`);
       await daemon.stop();
       daemon = undefined;
     }

@@ -1,0 +1,115 @@
+/**
+ * etcd mode, the daemon in-process (vxlan, simulated host without its file persistence): the
+ * longest event-loop stall while it resyncs every second, etcd write → HNS call p99 at 100 and
+ * 1,000 changes/s with resyncs running (no injected HNS latency), and CPU per lease event from
+ * 50 to 20,000 peers with the time spent inside the simulator apart (ratio printed).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEtcd } from '../../test/support/etcd-server.js';
+import { waitFor } from '../../test/support/wait.js';
+import type { Report } from '../run.js';
+import { BenchCluster, benchPeer, type BenchPeer } from '../support/bench-cluster.js';
+import { startInProcessDaemon } from '../support/in-process-daemon.js';
+import { percentile } from '../support/proc-stats.js';
+import { measureStalls } from '../support/stall-probe.js';
+
+const CPU_SIZES = [50, 5000, 20000];
+const CPU_BURST = 500;
+const RATES = [100, 1000];
+const RATE_SECONDS = 3;
+
+/** Peers in etcd: first `n` from index 0; each later step uses indices from its own base. */
+const peers = (from: number, count: number): BenchPeer[] => Array.from({ length: count }, (_, i) => benchPeer(from + i));
+
+/**
+ * Puts `count` new peers at `perSecond`, each timed from its put to its first HNS Add; also how
+ * long etcd took to acknowledge each put, which the first figure includes.
+ */
+async function paced(cluster: BenchCluster, seen: Map<string, number>, from: number, perSecond: number, seconds: number): Promise<{ toHns: number[]; etcdAck: number[] }> {
+  const total = perSecond * seconds;
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
+  const issued = new Map<string, number>();
+  const etcdAck: number[] = [];
+  const writes: Promise<void>[] = [];
+  const start = performance.now();
+  for (let k = 0; k < total; k += perTick) {
+    const due = start + (k / perSecond) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    for (const peer of peers(from + k, Math.min(perTick, total - k))) {
+      const at = performance.now();
+      issued.set(peer.subnet, at);
+      writes.push(cluster.putPeers([peer]).then(() => void etcdAck.push(performance.now() - at)));
+    }
+  }
+  await Promise.all(writes);
+  await waitFor(() => [...issued.keys()].every((s) => seen.has(s)), { timeoutMs: 60_000, intervalMs: 20, what: `${total} paced peers to reach HNS` });
+  return { toHns: [...issued].map(([subnet, at]) => seen.get(subnet)! - at).sort((a, b) => a - b), etcdAck: etcdAck.sort((a, b) => a - b) };
+}
+
+async function inProcess(report: Report, endpoint: string, dir: string): Promise<void> {
+  const cpuPerEvent = new Map<number, number>();
+  for (const n of CPU_SIZES) {
+    const cluster = new BenchCluster(endpoint, `/scale-inproc-${n}-${Date.now()}/network`);
+    try {
+      await cluster.writeConfig();
+      await cluster.putPeers(peers(0, n));
+      // CPU per lease event, no resync: a warm-up burst, then a measured one. The simulator's
+      // per-call cost is the sim-cost scenario's figure (flat); its file persistence is off here.
+      const d = await startInProcessDaemon({ endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n });
+      try {
+        const warm = peers(30_000, CPU_BURST);
+        await cluster.putPeers(warm);
+        await waitFor(() => warm.every((p) => d.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'warm-up burst' });
+        const burst = peers(31_000, CPU_BURST);
+        const cpu0 = process.cpuUsage();
+        await cluster.putPeers(burst);
+        await waitFor(() => burst.every((p) => d.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'burst' });
+        const cpu = process.cpuUsage(cpu0);
+        cpuPerEvent.set(n, (cpu.user + cpu.system) / CPU_BURST);
+        report(`inproc.cpu_per_lease_event.${n}`, cpuPerEvent.get(n)!, 'µs/event', 'flat from 50 to 20000 (daemon + in-memory simulator)');
+      } finally {
+        await d.stop();
+      }
+      if (n < 5000) continue;
+
+      // Resync every second while idle and while changes stream in.
+      const r = await startInProcessDaemon({ endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n: n + 1, resyncIntervalMs: 1000 });
+      try {
+        report(`inproc.time_to_ready.${n}`, r.startupMs, 'ms');
+        const stalls = await measureStalls(() => sleep(3500));
+        report(`inproc.resync_longest_stall_cpu.${n}`, stalls.cpuMs, 'ms', '< 10 (main-thread CPU between two loop turns, 3 resyncs incl. the listing)');
+        report(`inproc.resync_longest_stall_wall.${n}`, stalls.wallMs, 'ms', 'incl. time the OS gave the CPU to other processes');
+        let from = 40_000;
+        for (const rate of RATES) {
+          const { toHns, etcdAck } = await paced(cluster, r.seen, from, rate, RATE_SECONDS);
+          from += rate * RATE_SECONDS;
+          report(`inproc.etcd_write_to_hns_call_p99.${rate}_per_s.${n}`, percentile(toHns, 99), 'ms', rate === 1000 ? '< 20' : undefined);
+          report(`inproc.etcd_write_to_hns_call_p50.${rate}_per_s.${n}`, percentile(toHns, 50), 'ms');
+          report(`inproc.etcd_put_ack_p99.${rate}_per_s.${n}`, percentile(etcdAck, 99), 'ms', 'etcd\'s own share of the figures above');
+        }
+      } finally {
+        await r.stop();
+      }
+    } finally {
+      cluster.close();
+    }
+  }
+  report('inproc.cpu_per_lease_event.ratio_20000_vs_50', cpuPerEvent.get(20000)! / cpuPerEvent.get(50)!, 'x', '~1 (flat)');
+}
+
+export default async function run(report: Report): Promise<void> {
+  const etcd = await startEtcd();
+  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-scale-inproc-'));
+  try {
+    await inProcess(report, etcd.endpoint, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await etcd.stop();
+  }
+}
