@@ -9,6 +9,8 @@ import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import type { HnsClient } from '../../src/hns/client.js';
 import type { ModifyNetworkSettingRequest, RemoteSubnetRoutePolicySetting } from '../../src/hns/types.js';
 import { EtcdSubnetManager } from '../../src/lease/etcd/etcd-subnet-manager.js';
+import type { LeaseWatchResult, SubnetManager } from '../../src/lease/types.js';
+import { formatIp4Net } from '../../src/net/ip.js';
 import { silentLogger } from '../../src/log.js';
 import { openSimHost } from '../../src/sim/sim-host.js';
 import { waitFor } from '../../test/support/wait.js';
@@ -40,6 +42,29 @@ function recording(hns: HnsClient, calls: CallRecord[], seen: Map<string, number
   });
 }
 
+/**
+ * Wraps a subnet manager so that the moment each added lease reaches the daemon (subnet → time)
+ * is recorded: the daemon's own share of the write → HNS latency starts there.
+ */
+function timestamping(manager: SubnetManager, received: Map<string, number>): SubnetManager {
+  async function* tap(results: AsyncIterable<LeaseWatchResult>): AsyncIterable<LeaseWatchResult> {
+    for await (const result of results) {
+      if (result.kind === 'events') {
+        const at = performance.now();
+        for (const e of result.events) if (e.type === 'added' && e.lease.subnet) received.set(formatIp4Net(e.lease.subnet), at);
+      }
+      yield result;
+    }
+  }
+  return new Proxy(manager, {
+    get(target, prop, receiver) {
+      if (prop === 'watchLeases') return (signal: AbortSignal) => tap(target.watchLeases(signal));
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 export interface InProcessDaemonOptions {
   endpoint: string;
   prefix: string;
@@ -64,6 +89,7 @@ export async function startInProcessDaemon(o: InProcessDaemonOptions) {
   const host = await openSimHost({ stateFile: join(dir, `host-${n}-${latencyMs}.json`), latencyMs, publicIp: '192.168.1.10', flushDelayMs: 3_600_000 });
   const calls: CallRecord[] = [];
   const seen = new Map<string, number>();
+  const received = new Map<string, number>();
   const log = silentLogger();
   const daemon = new Daemon({
     options: {
@@ -78,7 +104,7 @@ export async function startInProcessDaemon(o: InProcessDaemonOptions) {
     log,
     hns: recording(host.hns, calls, seen),
     routes: host.routes,
-    subnetManager: new EtcdSubnetManager({ endpoints: [endpoint], prefix, log }),
+    subnetManager: timestamping(new EtcdSubnetManager({ endpoints: [endpoint], prefix, log }), received),
     metrics: new DaemonMetrics({ processMetrics: false }),
   });
   const controller = new AbortController();
@@ -90,6 +116,7 @@ export async function startInProcessDaemon(o: InProcessDaemonOptions) {
   return {
     calls,
     seen,
+    received,
     daemon,
     startupMs: readyAt - started,
     stop: async () => {

@@ -1,0 +1,26 @@
+/**
+ * The reconciler's own share of a resync stall at 5,000 and 20,000 keys, in a child process
+ * with the DaemonSet's V8 options: resyncs against a kind whose listing costs nothing (a copy of
+ * a prepared map), so what is measured is the comparison of desired and actual state, which
+ * yields to the event loop in slices, plus the garbage collection it causes. The listing itself
+ * (on Windows one HCN query and its JSON, in the simulator a copy of the network document) comes
+ * on top; scale-etcd-inproc measures the two together.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Report } from '../run.js';
+import { shippedNodeOptions } from '../support/shipped-node-options.js';
+
+const SCRIPT = fileURLToPath(new URL('../support/resync-stall.js', import.meta.url));
+
+export default async function run(report: Report): Promise<void> {
+  const nodeOptions = await shippedNodeOptions();
+  for (const n of [5000, 20000]) {
+    const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions.split(' '), SCRIPT, String(n)]);
+    const figures = JSON.parse(stdout) as { cpuMs: number; wallMs: number; medianMs: number };
+    report(`reconciler_resync_longest_stall_cpu.${n}`, figures.cpuMs, 'ms', `< 10 (${nodeOptions})`);
+    report(`reconciler_resync_longest_stall_wall.${n}`, figures.wallMs, 'ms', 'incl. other processes\' time on this machine');
+    report(`reconciler_resync_duration_median.${n}`, figures.medianMs, 'ms');
+  }
+}
