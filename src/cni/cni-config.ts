@@ -11,7 +11,7 @@ export const DELEGATE_BY_BACKEND = { vxlan: 'win-overlay', 'host-gw': 'win-bridg
 
 export type CniBackend = keyof typeof DELEGATE_BY_BACKEND;
 
-/** The conflist's CNI version; flannel.exe ≥ v1.2 and win-overlay/win-bridge accept it. */
+/** The conflist's CNI version: the image's flannel.exe (v1.9.1-flannel3) and win-overlay/win-bridge (v1.9.1) accept it, as RKE2 runs them. */
 export const CNI_VERSION = '1.0.0';
 
 /** Everything the CNI config depends on; equal inputs give byte-equal output. */
