@@ -24,9 +24,10 @@ function Fix([string]$what, [string]$todo) { $script:failures++; Write-Host "FIX
 function Info([string]$what) { Write-Host "info $what" }
 function ConvertTo-UInt32([string]$ip) { $b = [System.Net.IPAddress]::Parse($ip).GetAddressBytes(); [Array]::Reverse($b); [BitConverter]::ToUInt32($b, 0) }
 function Test-InCidr([string]$prefix, [string]$cidr) {
-    $net, $len = $cidr -split '/'
-    $mask = if ([int]$len -eq 0) { [uint32]0 } else { [uint32](([uint64]0xFFFFFFFF -shl (32 - [int]$len)) -band 0xFFFFFFFF) }
-    ((ConvertTo-UInt32 ($prefix -split '/')[0]) -band $mask) -eq ((ConvertTo-UInt32 $net) -band $mask)
+    $base, $len = $cidr -split '/'
+    # 4294967295 = 0xFFFFFFFF, written in decimal: PowerShell reads the hex literal as Int32 -1.
+    $mask = if ([int]$len -eq 0) { [uint32]0 } else { [uint32](([uint64]4294967295 -shl (32 - [int]$len)) -band [uint64]4294967295) }
+    ((ConvertTo-UInt32 ($prefix -split '/')[0]) -band $mask) -eq ((ConvertTo-UInt32 $base) -band $mask)
 }
 
 # 1. subnet.env
@@ -77,7 +78,8 @@ $net = $null
 $name = if ($conf) { $conf.name } else { $null }
 if ($name) {
     $net = Get-HnsNetwork | Where-Object { $_.Name -eq $name }
-    $expected = @{ 'win-overlay' = 'Overlay'; 'win-bridge' = 'L2Bridge' }[$delegate]
+    $types = @{ 'win-overlay' = 'Overlay'; 'win-bridge' = 'L2Bridge' }
+    $expected = if ($delegate) { $types[$delegate] } else { $null }
     if (-not $net) { Fix "no HNS network '$name'" 'flannel-win creates it at start; check its log for HNS errors (Get-HnsNetwork lists what exists)' }
     elseif ($expected -and $net.Type -ne $expected) { Fix "HNS network '$name' is $($net.Type), the CNI config expects $expected" 'another tool created a network with this name: remove it (Remove-HnsNetwork) and restart flannel-win' }
     else { Ok "HNS network '$name' is $($net.Type), subnet $($net.Subnets[0].AddressPrefix)" }
@@ -94,7 +96,7 @@ if ($net) {
     }
     $kubectl = Get-Command kubectl.exe -ErrorAction SilentlyContinue
     if ($kubectl -and $Kubeconfig) {
-        $nodes = (& kubectl.exe --kubeconfig $Kubeconfig get nodes -o json | ConvertFrom-Json).items
+        $nodes = (& kubectl.exe --kubeconfig $Kubeconfig get nodes -o json | Out-String | ConvertFrom-Json).items
         $self = $env:COMPUTERNAME.ToLower()
         $peers = @($nodes | Where-Object { $_.spec.podCIDR -and $_.metadata.name.ToLower() -ne $self }).Count
         if ($programmed -eq $peers) { Ok "$programmed peer routes programmed for $peers peer nodes" }
