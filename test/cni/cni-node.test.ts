@@ -45,7 +45,10 @@ async function status(port: number): Promise<{ lease: string; cni: { cniConfWrit
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-test('the CNI config appears only once the network, subnet.env and the first apply exist; a restart rewrites nothing', async (t) => {
+// Serial: each test runs a daemon child process; four at once on a shared 2-core machine only
+// slow every other end-to-end test down.
+
+test.serial('the CNI config appears only once the network, subnet.env and the first apply exist; a restart rewrites nothing', async (t) => {
   const n = await node();
   const daemon = DaemonProcess.start(n.args);
   t.teardown(() => daemon.stop());
@@ -91,7 +94,7 @@ test('the CNI config appears only once the network, subnet.env and the first app
   t.deepEqual(after.cni.sourceVip, before.cni.sourceVip, 'the source VIP is stable across the restart');
 });
 
-test('overlay: the source VIP is reserved in the IPAM store under the network name, inside the node subnet, and shown in /status', async (t) => {
+test.serial('overlay: the source VIP is reserved in the IPAM store under the network name, inside the node subnet, and shown in /status', async (t) => {
   const n = await node();
   // A node that re-joined: a reservation of ours left from its old subnet.
   await mkdir(join(n.ipam, 'flannel.4096'), { recursive: true });
@@ -113,7 +116,7 @@ test('overlay: the source VIP is reserved in the IPAM store under the network na
   t.is(forKubeProxy.ips[0]!.address, `${vip.address}/${vip.subnet.split('/')[1]}`);
 });
 
-test('no subnet.env, no CNI config: pods are not networked on a node whose subnet.env cannot be written', async (t) => {
+test.serial('no subnet.env, no CNI config: pods are not networked on a node whose subnet.env cannot be written', async (t) => {
   const n = await node();
   // A file where the subnet.env directory should be: the write fails.
   await writeFile(join(n.dir, 'blocked'), 'not a directory');
@@ -126,7 +129,7 @@ test('no subnet.env, no CNI config: pods are not networked on a node whose subne
   t.false((await status(n.port)).cni.cniConfWritten);
 });
 
-test('host-gw: the win-bridge config is written and no source VIP is reserved', async (t) => {
+test.serial('host-gw: the win-bridge config is written and no source VIP is reserved', async (t) => {
   const n = await node({ Network: '10.244.0.0/16', Backend: { Type: 'host-gw' } } as never);
   const daemon = await startReady(n.args, n.port);
   t.teardown(() => daemon.stop());

@@ -25,12 +25,12 @@ async function resolvedSet(args: readonly string[]): Promise<string[]> {
   return [...r.stdout.matchAll(/^add (\S+) (\S+)$/gm)].map((m) => `${m[1]}@${m[2]}`);
 }
 
-test('the recipe installs production dependencies for Windows x64', async (t) => {
+test.serial('the recipe installs production dependencies for Windows x64', async (t) => {
   const args = await recipeInstallArgs();
   for (const flag of ['--omit=dev', '--os=win32', '--cpu=x64']) t.true(args.includes(flag), `${flag} in ${args.join(' ')}`);
 });
 
-test("koffi's Windows binary is in the dependency set the recipe installs; the Linux one and dev tools are not", async (t) => {
+test.serial("koffi's Windows binary is in the dependency set the recipe installs; the Linux one and dev tools are not", async (t) => {
   const lock = JSON.parse(await read('package-lock.json')) as { packages: Record<string, { version: string; os?: string[]; cpu?: string[]; optional?: boolean; dev?: boolean }> };
   const koffi = lock.packages['node_modules/koffi']!;
   const win = lock.packages['node_modules/@koromix/koffi-win32-x64'];
@@ -44,12 +44,12 @@ test("koffi's Windows binary is in the dependency set the recipe installs; the L
   t.false(set.some((p) => p.startsWith('typescript@') || p.startsWith('ava@')), 'no dev dependency');
 });
 
-test('without --os/--cpu, npm on this Linux host would leave the Windows binary out (what the recipe must avoid)', async (t) => {
+test.serial('without --os/--cpu, npm on this Linux host would leave the Windows binary out (what the recipe must avoid)', async (t) => {
   const set = await resolvedSet(['--omit=dev', '--os=linux', '--cpu=x64']);
   t.false(set.some((p) => p.startsWith('@koromix/koffi-win32-x64')));
 });
 
-test('node.exe is pinned with its registry integrity, and every downloaded binary is checksum-verified', async (t) => {
+test.serial('node.exe is pinned with its registry integrity, and every downloaded binary is checksum-verified', async (t) => {
   const dockerfile = await read('Dockerfile.windows');
   t.regex(dockerfile, /ARG NODE_WIN_VERSION=\d+\.\d+\.\d+/);
   t.regex(dockerfile, /ARG NODE_WIN_INTEGRITY=sha512-[A-Za-z0-9+/=]{88}/);
