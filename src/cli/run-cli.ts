@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags, usageText, type DaemonFlags } from '../config/flags.js';
 import { UsageError } from '../config/usage-error.js';
+import { cniSetupFromFlags } from '../cni/cni-setup-from-flags.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DaemonMetrics } from '../daemon/metrics.js';
 import { describeError, FlannelWinError } from '../errors.js';
@@ -55,6 +56,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform, log: Logger): Promise<number> {
   log.info({ version: packageVersion(), pid: process.pid, platform }, 'flannel-win starting');
   for (const name of flags.ignoredOnWindows) log.warn({ flag: name }, `--${name} has no effect on Windows; ignored`);
+  const cni = cniSetupFromFlags(flags, log);
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
@@ -84,12 +86,15 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
         healthz: flags.healthzPort > 0 ? { host: flags.healthzIp, port: flags.healthzPort } : undefined,
         resyncIntervalMs: flags.resyncInterval * 1000,
         serveMetrics: flags.metrics,
+        cni,
       },
       log,
       hns: dataplane.hns,
       routes: dataplane.routes,
       subnetManager,
       metrics: new DaemonMetrics(),
+      // The CNI config is written once the node can network pods; readiness waits for it.
+      convergedTasks: cni ? [cni] : [],
     });
     await daemon.run(controller.signal);
     log.info('flannel-win stopped');

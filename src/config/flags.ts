@@ -61,6 +61,15 @@ export interface DaemonFlags {
   resyncInterval: number;
   logLevel: string;
   metrics: boolean;
+  // CNI side of the node (src/cni)
+  /** Where the flannel CNI config is written once pods can be networked; empty: not written. */
+  cniConfFile: string;
+  /** The cluster's service CIDR (NAT exception and service route in the CNI config). */
+  serviceCidr: string;
+  /** host-local's store (one directory per network name), where the source VIP is reserved. */
+  cniIpamDataDir: string;
+  /** Where kube-proxy reads its source VIP (overlay); empty: no source VIP is reserved. */
+  sourceVipFile: string;
   /** Flags that were given (command line or env) but do nothing on Windows; main logs them. */
   ignoredOnWindows: string[];
   /** Where each non-default value came from, by flag name. */
@@ -115,7 +124,7 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'public-ipv6', field: 'publicIpv6', kind: 'string', origin: 'flanneld', defaultValue: always(''), description: 'IPv6 accessible by other nodes (Windows flannel is IPv4-only)', ignoredOnWindows: true },
   { name: 'subnet-file', field: 'subnetFile', kind: 'string', origin: 'flanneld', defaultValue: perOs('/run/flannel/subnet.env', 'C:\\run\\flannel\\subnet.env'), description: 'filename where env variables (subnet, MTU, ...) will be written to' },
   { name: 'subnet-lease-renew-margin', field: 'subnetLeaseRenewMargin', kind: 'int', origin: 'flanneld', defaultValue: always(60), min: 1, max: 1439, description: 'subnet lease renewal margin, in minutes, ranging from 1 to 1439' },
-  { name: 'ip-masq', field: 'ipMasq', kind: 'bool', origin: 'flanneld', defaultValue: always(false), description: 'set up IP masquerading (no-op on Windows; still written as FLANNEL_IPMASQ)', ignoredOnWindows: true },
+  { name: 'ip-masq', field: 'ipMasq', kind: 'bool', origin: 'flanneld', defaultValue: always(false), description: 'masquerade pod traffic leaving the cluster: written as FLANNEL_IPMASQ, which the flannel CNI plugin passes to win-overlay as ipMasq' },
   { name: 'ip-masq-fully-random-disable', field: 'ipMasqFullyRandomDisable', kind: 'bool', origin: 'flanneld', defaultValue: always(false), description: 'disable --random-fully in the masquerade rule (Linux only)', ignoredOnWindows: true },
   { name: 'ip-blackhole-route', field: 'ipBlackholeRoute', kind: 'bool', origin: 'flanneld', defaultValue: always(false), description: 'add a blackhole route for the node subnet (Linux only)', ignoredOnWindows: true },
   { name: 'iptables-resync', field: 'iptablesResync', kind: 'int', origin: 'flanneld', defaultValue: always(5), min: 0, description: 'resync period for iptables rules, in seconds (Linux only)', ignoredOnWindows: true },
@@ -135,6 +144,11 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'resync-interval', field: 'resyncInterval', kind: 'int', origin: 'flannel-win', defaultValue: always(60), min: 1, description: 'seconds between full resyncs that repair HNS and route drift' },
   { name: 'log-level', field: 'logLevel', kind: 'string', origin: 'flannel-win', defaultValue: always('info'), choices: LOG_LEVELS, description: 'log level of the JSON log on stderr' },
   { name: 'metrics', field: 'metrics', kind: 'bool', origin: 'flannel-win', defaultValue: always(true), description: 'serve Prometheus metrics at /metrics on the healthz server' },
+  // The CNI side of the node: the flannel CNI config and kube-proxy's source VIP (install).
+  { name: 'cni-conf-file', field: 'cniConfFile', kind: 'string', origin: 'flannel-win', defaultValue: perOs('', 'C:\\etc\\cni\\net.d\\10-flannel.conflist'), description: 'write the flannel CNI config here once the network, subnet.env and the first apply exist (empty: do not write it)' },
+  { name: 'service-cidr', field: 'serviceCidr', kind: 'string', origin: 'flannel-win', defaultValue: always('10.96.0.0/12'), description: "the cluster's service CIDR (kubeadm's serviceSubnet): excepted from OutBoundNAT and routed through the host in the CNI config" },
+  { name: 'cni-ipam-data-dir', field: 'cniIpamDataDir', kind: 'string', origin: 'flannel-win', defaultValue: perOs('/var/lib/cni/networks', 'C:\\var\\lib\\cni\\networks'), description: "the host-local IPAM store the CNI plugin uses; kube-proxy's source VIP is reserved in it" },
+  { name: 'source-vip-file', field: 'sourceVipFile', kind: 'string', origin: 'flannel-win', defaultValue: perOs('', 'C:\\sourcevip\\sourceVip.json'), description: "vxlan: reserve kube-proxy's source VIP and write it here for kube-proxy's --source-vip (empty: no reservation)" },
 ];
 
 const BY_NAME = new Map<string, FlagDefinition>(DEFINITIONS.map((d) => [d.name, d]));

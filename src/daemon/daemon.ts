@@ -1,5 +1,6 @@
 import { retryWithBackoff } from '../async/retry.js';
 import type { BackendNetwork, BackendTimings, NetworkRepair } from '../backends/backend.js';
+import type { NetworkReadyInfo } from '../cni/node-cni-setup.js';
 import { createBackend, UnsupportedBackendError } from '../backends/create-backend.js';
 import { selectExternalInterface } from './interface-selection.js';
 import type { NetConfig } from '../config/net-config.js';
@@ -40,6 +41,15 @@ export interface DaemonOptions {
   reconcile?: { concurrency?: number };
   /** Back-off between attempts to recreate a lost HNS network. @default 500 ms to 10 s */
   networkRetry?: { initialDelayMs: number; maxDelayMs: number };
+  /** The CNI side of the node (src/cni); its config write is one of the converged tasks. */
+  cni?: CniHook | undefined;
+}
+
+/** What the daemon tells the CNI side of the node, and shows of it in /status. */
+export interface CniHook {
+  /** The HNS network exists and subnet.env is written (kube-proxy's source VIP is reserved here). */
+  networkReady(info: NetworkReadyInfo): Promise<void>;
+  status(): Record<string, unknown>;
 }
 
 export interface DaemonDeps {
@@ -107,6 +117,7 @@ export class Daemon {
       peers: peers?.['peers'] ?? 0,
       unusablePeers: peers?.['unusablePeers'] ?? [],
       controllers: Object.fromEntries(this.controllers.map((c) => [c.name, c.status()])),
+      cni: this.deps.options.cni?.status(),
     };
   }
 
@@ -180,6 +191,14 @@ export class Daemon {
       });
       this.leaseKeeper = leaseKeeper;
       await this.writeSubnetEnv(netConfig, network);
+      const networkName = network.describe()['network'];
+      await options.cni?.networkReady({
+        backendType: network.backendType,
+        networkName: typeof networkName === 'string' ? networkName : '',
+        clusterCidr: netConfig.network,
+        subnet: network.lease.subnet,
+        nodeIp: external.ifaceAddr,
+      });
 
       const guard = new NetworkGuard({
         network,

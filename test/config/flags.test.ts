@@ -175,14 +175,16 @@ test('Linux-only and klog flags are accepted and listed when given', (t) => {
   const f = linux(['--ip-masq', '--iptables-resync=10', '--iptables-forward-rules=false', '-v=2', '--healthz-port=1'], { FLANNELD_IP_BLACKHOLE_ROUTE: 'true' });
   t.true(f.ipMasq);
   t.is(f.iptablesResync, 10);
-  t.deepEqual([...f.ignoredOnWindows].sort(), ['iptables-forward-rules', 'iptables-resync', 'ip-blackhole-route', 'ip-masq', 'v'].sort());
+  // --ip-masq reaches the CNI plugin through FLANNEL_IPMASQ: it is not a Linux-only flag.
+  t.deepEqual([...f.ignoredOnWindows].sort(), ['iptables-forward-rules', 'iptables-resync', 'ip-blackhole-route', 'v'].sort());
 });
 
 test('usage lists every flag with its default and marks Windows no-ops', (t) => {
   const text = usageText();
   for (const row of describeFlags()) t.true(text.includes(`--${row.name}`), row.name);
   t.regex(text, /--subnet-file string\n\s+filename where env variables .*\(default "\/run\/flannel\/subnet.env"\) \(Windows default "C:\\\\run\\\\flannel\\\\subnet.env"\)/);
-  t.regex(text, /--ip-masq\n.*\[no effect on Windows\]/);
+  t.regex(text, /--ip-blackhole-route\n.*\[no effect on Windows\]/);
+  t.notRegex(text, /--ip-masq\n.*\[no effect on Windows\]/);
   t.regex(text, /--dataplane string\n.*\(default "auto"\)/);
 });
 
@@ -195,5 +197,8 @@ test('describeFlags rows carry env names and per-OS defaults', (t) => {
   t.is(rows.get('iface')?.type, 'list');
   t.is(rows.get('metrics')?.default, 'true');
   t.is(rows.get('resync-interval')?.origin, 'flannel-win');
-  t.true(rows.get('ip-masq')?.ignoredOnWindows);
+  t.false(rows.get('ip-masq')?.ignoredOnWindows);
+  t.is(rows.get('cni-conf-file')?.windowsDefault, 'C:\\etc\\cni\\net.d\\10-flannel.conflist');
+  t.is(rows.get('cni-conf-file')?.default, '');
+  t.is(rows.get('service-cidr')?.default, '10.96.0.0/12');
 });
