@@ -6,6 +6,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { DaemonMetrics } from '../daemon/metrics.js';
 import { describeError, FlannelWinError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { simFaultSettings } from '../sim/fault-flags.js';
 import { openDataplane } from './dataplane.js';
 import { openSubnetManager } from './subnet-manager-choice.js';
 
@@ -70,6 +71,7 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
     platform,
     simState: flags.simState,
     simHnsLatencyMs: flags.simHnsLatencyMs,
+    sim: simFaultSettings({ faultRate: flags.simFaultRate, faultOperations: flags.simFaultOps, failNext: flags.simFailNext, faultHresult: flags.simFaultHresult }, flags.simSeed, flags.setFrom['sim-seed'] !== undefined),
     publicIp: flags.publicIp || undefined,
     log: log.child({ component: 'dataplane' }),
   });
