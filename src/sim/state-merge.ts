@@ -1,0 +1,80 @@
+/**
+ * Three-way merge of simulated-host documents, so two processes that change one state file
+ * (the daemon, and `flannel-win sim endpoint add` playing the CNI) never lose each other's
+ * changes: each keeps what the other changed since the version both started from.
+ *
+ * Objects are keyed (networks and endpoints by ID, interfaces by index, routes by destination,
+ * next hop and interface). For each key: the side that did not change it since `base` takes the
+ * other side's version; when both changed it, `theirs` (what is in the file, an outside edit or
+ * another process's write) wins and the key is reported as a conflict. Counters are ours plus
+ * whatever the file gained since `base` (an operator's edit never takes counts away).
+ *
+ * Pure.
+ * @module
+ */
+import { canonicalJson, normaliseGuid } from './identity.js';
+import type { SimStateDocument } from './state-file.js';
+
+export interface StateMergeResult {
+  merged: SimStateDocument;
+  /** Keys both sides changed (theirs kept), e.g. "endpoints/3f0d…". */
+  conflicts: string[];
+  /** True when the merge holds something the file (`theirs`) does not: it must be written. */
+  keepsOurs: boolean;
+}
+
+type Keyed<T> = (item: T) => string;
+
+function mergeList<T>(kind: string, key: Keyed<T>, base: readonly T[], ours: readonly T[], theirs: readonly T[], conflicts: string[]): { items: T[]; keepsOurs: boolean } {
+  const index = (items: readonly T[]): Map<string, T> => new Map(items.map((item) => [key(item), item]));
+  const b = index(base);
+  const o = index(ours);
+  const th = index(theirs);
+  const same = (x: T | undefined, y: T | undefined): boolean => (x === undefined || y === undefined ? x === y : canonicalJson(x) === canonicalJson(y));
+  let keepsOurs = false;
+  const pick = (k: string): T | undefined => {
+    const bv = b.get(k);
+    const ov = o.get(k);
+    const tv = th.get(k);
+    if (same(ov, bv)) return tv;
+    if (same(tv, bv)) {
+      if (!same(ov, tv)) keepsOurs = true;
+      return ov;
+    }
+    if (!same(ov, tv)) conflicts.push(`${kind}/${k}`);
+    return tv;
+  };
+  const items: T[] = [];
+  const seen = new Set<string>();
+  for (const k of [...th.keys(), ...o.keys()]) {
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const value = pick(k);
+    if (value !== undefined) items.push(value);
+  }
+  // Keys only in base: both deleted them, or one deleted and the other kept them unchanged.
+  for (const k of b.keys()) if (!seen.has(k)) pick(k);
+  return { items, keepsOurs };
+}
+
+const guidKey = (item: { ID: string }): string => normaliseGuid(item.ID) ?? item.ID;
+
+export function mergeSimStates(base: SimStateDocument, ours: SimStateDocument, theirs: SimStateDocument): StateMergeResult {
+  const conflicts: string[] = [];
+  const networks = mergeList('networks', guidKey, base.networks, ours.networks, theirs.networks, conflicts);
+  const endpoints = mergeList('endpoints', guidKey, base.endpoints, ours.endpoints, theirs.endpoints, conflicts);
+  const interfaces = mergeList('interfaces', (i) => String(i.index), base.interfaces, ours.interfaces, theirs.interfaces, conflicts);
+  const routes = mergeList('routes', (r) => `${r.destination}|${r.nextHop}|${r.interfaceIndex}`, base.routes, ours.routes, theirs.routes, conflicts);
+  const counters: Record<string, number> = { ...ours.counters };
+  let countersDiffer = false;
+  for (const name of new Set([...Object.keys(ours.counters), ...Object.keys(theirs.counters)])) {
+    const gained = Math.max(0, (theirs.counters[name] ?? 0) - (base.counters[name] ?? 0));
+    counters[name] = (ours.counters[name] ?? 0) + gained;
+    if (counters[name] !== theirs.counters[name]) countersDiffer = true;
+  }
+  return {
+    merged: { version: theirs.version, networks: networks.items, endpoints: endpoints.items, interfaces: interfaces.items, routes: routes.items, counters },
+    conflicts,
+    keepsOurs: networks.keepsOurs || endpoints.keepsOurs || interfaces.keepsOurs || routes.keepsOurs || countersDiffer,
+  };
+}

@@ -1,0 +1,87 @@
+import test from 'ava';
+import type { StoredEndpoint, StoredNetwork } from '../../src/sim/hns-model.js';
+import { mergeSimStates } from '../../src/sim/state-merge.js';
+import type { SimStateDocument } from '../../src/sim/state-file.js';
+import { openTestHost, overlayNetwork, readState } from './sim-fixture.js';
+
+const NET = '0b5f2c1e-3a4d-4c4e-9f00-000000000001';
+const network = (policies: number): StoredNetwork => ({ ID: NET, Name: 'flannel.4096', Type: 'Overlay', SchemaVersion: { Major: 2, Minor: 0 }, Policies: Array.from({ length: policies }, (_, i) => ({ Type: 'HostRoute', Settings: { n: i } as never })) });
+const endpoint = (n: number, name = `ep${n}`): StoredEndpoint => ({ ID: `0b5f2c1e-3a4d-4c4e-9f00-00000000010${n}`, Name: name, HostComputeNetwork: NET, SchemaVersion: { Major: 2, Minor: 0 }, IpConfigurations: [{ IpAddress: `10.244.1.${n}` }] });
+const doc = (networks: StoredNetwork[], endpoints: StoredEndpoint[], counters: Record<string, number>): SimStateDocument => ({ version: 1, networks, endpoints, interfaces: [], routes: [], counters });
+
+test('each side keeps what the other did not touch: our network change and their new endpoint', (t) => {
+  const base = doc([network(1)], [endpoint(1)], { writes: 10, reads: 3 });
+  const ours = doc([network(2)], [endpoint(1)], { writes: 11, reads: 9 });
+  const theirs = doc([network(1)], [endpoint(1), endpoint(2)], { writes: 11, reads: 4 });
+  const { merged, conflicts, keepsOurs } = mergeSimStates(base, ours, theirs);
+  t.deepEqual(merged.networks, [network(2)]);
+  t.deepEqual(merged.endpoints, [endpoint(1), endpoint(2)]);
+  t.deepEqual(merged.counters, { writes: 12, reads: 10 }, 'our counts plus what the file gained');
+  t.deepEqual(conflicts, []);
+  t.true(keepsOurs);
+});
+
+test('a deletion on either side wins over no change; a change on both sides keeps theirs and is reported', (t) => {
+  const base = doc([network(1)], [endpoint(1), endpoint(2), endpoint(3)], {});
+  const ours = doc([network(2)], [endpoint(2), endpoint(3, 'ours')], {});
+  const theirs = doc([network(3)], [endpoint(1), endpoint(3, 'theirs')], {});
+  const { merged, conflicts } = mergeSimStates(base, ours, theirs);
+  t.deepEqual(merged.networks, [network(3)]);
+  t.deepEqual(merged.endpoints, [endpoint(3, 'theirs')], 'ep1 deleted by us, ep2 by them, ep3 changed by both');
+  t.deepEqual(conflicts.sort(), [`endpoints/${endpoint(3).ID}`, `networks/${NET}`]);
+});
+
+test('with nothing of ours changed the merge is their document and needs no write', (t) => {
+  const base = doc([network(1)], [endpoint(1)], { writes: 4 });
+  const theirs = doc([], [], { writes: 4 });
+  const { merged, keepsOurs } = mergeSimStates(base, structuredClone(base), theirs);
+  t.deepEqual(merged, theirs);
+  t.false(keepsOurs);
+});
+
+test('two processes on one state file lose nothing of each other: unsaved changes survive an outside write', async (t) => {
+  // The "daemon": a long debounce keeps its changes unsaved while the other process writes.
+  const daemon = await openTestHost(t, { flushDelayMs: 60_000 });
+  const network = await daemon.hns.createNetwork(overlayNetwork());
+  await daemon.flush();
+  await daemon.hns.modifyNetwork(network.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'HostRoute', Settings: {} }] } });
+  // The "CLI": opens the same file, adds an endpoint, closes (writes under the lock).
+  const cli = await openTestHost(t, { stateFile: daemon.stateFile });
+  const added = await cli.hns.createEndpoint(network.ID!, { SchemaVersion: { Major: 2, Minor: 0 }, IpConfigurations: [{ IpAddress: '10.244.1.7' }] });
+  await cli.close();
+  // The daemon sees the endpoint at its next call and keeps its own unsaved HostRoute.
+  t.deepEqual((await daemon.hns.listEndpoints()).map((e) => e.ID), [added.ID]);
+  t.true((await daemon.hns.getNetwork(network.ID!)).Policies!.some((p) => p.Type === 'HostRoute'));
+  await daemon.close();
+  const file = await readState(daemon.stateFile);
+  t.deepEqual(file.endpoints.map((e) => e.ID), [added.ID]);
+  t.true(file.networks[0]!.Policies!.some((p) => p.Type === 'HostRoute'));
+  t.like(file.counters, { createNetwork: 1, modifyNetwork: 1, createEndpoint: 1 });
+});
+
+test('interleaved writers on one file: every endpoint and every policy of both ends up in the file', async (t) => {
+  const a = await openTestHost(t, { flushDelayMs: 1 });
+  const network = await a.hns.createNetwork(overlayNetwork());
+  await a.flush();
+  const b = await openTestHost(t, { stateFile: a.stateFile, flushDelayMs: 1 });
+  await Promise.all([
+    (async () => {
+      for (let i = 0; i < 20; i++) {
+        await a.hns.modifyNetwork(network.ID!, { ResourceType: 'Policy', RequestType: 'Add', Settings: { Policies: [{ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: `10.244.${100 + i}.0/24`, IsolationId: 4096, ProviderAddress: '192.168.1.12', DistributedRouterMacAddress: '00-15-5D-00-00-01' } }] } });
+        await a.flush();
+      }
+    })(),
+    (async () => {
+      for (let i = 0; i < 20; i++) {
+        await b.hns.createEndpoint(network.ID!, { SchemaVersion: { Major: 2, Minor: 0 }, IpConfigurations: [{ IpAddress: `10.244.1.${10 + i}` }] });
+        await b.flush();
+      }
+    })(),
+  ]);
+  await a.close();
+  await b.close();
+  const file = await readState(a.stateFile);
+  t.is(file.endpoints.length, 20);
+  t.is(file.networks[0]!.Policies!.filter((p) => p.Type === 'RemoteSubnetRoute').length, 20);
+  t.like(file.counters, { modifyNetwork: 20, createEndpoint: 20 });
+});
