@@ -24,6 +24,7 @@ function packageVersion(): string {
  * flanneld), 2 for a usage error (as Go's flag package).
  */
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform = process.platform): Promise<number> {
+  if (argv[0] === 'sim') return (await import('./sim-command.js')).runSimCommand(argv.slice(1));
   let flags: DaemonFlags;
   try {
     flags = parseFlags([...argv], { ...env }, platform);

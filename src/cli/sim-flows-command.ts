@@ -1,0 +1,3 @@
+export async function simFlows(_options: { stateFile: string; network: string | undefined; output: 'text' | 'json' }): Promise<string> {
+  throw new Error('not yet');
+}
