@@ -18,12 +18,14 @@ Commands on a simulated Windows host (the file of --dataplane sim --sim-state):
                    (OutBoundNAT, service route, provider address); prints the endpoint id
   endpoint remove  --sim-state FILE --ip IP [--name NAME] [--network NAME]
                    remove the local pod endpoint holding IP; prints its id
-  flows            --sim-state FILE [--network NAME] [-o text|json]
-                   who can talk to whom: for every pair of local pod endpoints, whether the ACLs
-                   programmed on them allow the connection, with the Id of the deciding rule
+  flows            --sim-state FILE [--network NAME] [--protocol P] [--port N] [-o text|json]
+                   who can talk to whom: for every pair of local pod endpoints (and from the
+                   node), whether the ACLs programmed on them allow a connection to the port,
+                   with the Id of the deciding rule (first match by Priority; default deny once
+                   an endpoint holds any ACL; no ACL = allow)
 
 Defaults: --sim-state .sim/host.json, --network the host's only Overlay or L2Bridge network,
---cluster-cidr 10.244.0.0/16, --service-cidr 10.96.0.0/12, -o text.
+--cluster-cidr 10.244.0.0/16, --service-cidr 10.96.0.0/12, --protocol tcp, --port 80, -o text.
 Exit codes: 0 done, 1 the operation failed, 2 usage error.
 `;
 
@@ -35,6 +37,8 @@ const OPTIONS = {
   'cluster-cidr': { type: 'string', default: '10.244.0.0/16' },
   'service-cidr': { type: 'string', default: '10.96.0.0/12' },
   output: { type: 'string', short: 'o', default: 'text' },
+  protocol: { type: 'string', default: 'tcp' },
+  port: { type: 'string', default: '80' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,7 +81,7 @@ export async function runSimCommand(argv: readonly string[], io: SimCommandIo = 
         return 0;
       case 'flows': {
         if (values.output !== 'text' && values.output !== 'json') throw new SimUsageError(`-o must be text or json, not "${values.output.slice(0, 32)}"`);
-        io.stdout(await simFlows({ stateFile: values['sim-state'], network: values.network, output: values.output }));
+        io.stdout(await simFlows({ stateFile: values['sim-state'], network: values.network, output: values.output, protocol: values.protocol, port: values.port }));
         return 0;
       }
       default:
