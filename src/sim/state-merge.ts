@@ -19,8 +19,10 @@ export interface StateMergeResult {
   merged: SimStateDocument;
   /** Keys both sides changed (theirs kept), e.g. "endpoints/3f0d…". */
   conflicts: string[];
-  /** True when the merge holds something the file (`theirs`) does not: it must be written. */
+  /** True when the merge holds an object the file (`theirs`) does not: it must be written. */
   keepsOurs: boolean;
+  /** True when the merged counters differ from the file's (worth saving with the next write). */
+  countsDiffer: boolean;
 }
 
 type Keyed<T> = (item: T) => string;
@@ -75,6 +77,7 @@ export function mergeSimStates(base: SimStateDocument, ours: SimStateDocument, t
   return {
     merged: { version: theirs.version, networks: networks.items, endpoints: endpoints.items, interfaces: interfaces.items, routes: routes.items, counters },
     conflicts,
-    keepsOurs: networks.keepsOurs || endpoints.keepsOurs || interfaces.keepsOurs || routes.keepsOurs || countersDiffer,
+    keepsOurs: networks.keepsOurs || endpoints.keepsOurs || interfaces.keepsOurs || routes.keepsOurs,
+    countsDiffer: countersDiffer,
   };
 }

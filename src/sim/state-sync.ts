@@ -176,7 +176,7 @@ export class StateFileSync {
       return 'unreadable';
     }
     if (this.generation !== generation || doc === undefined) return 'stale';
-    const { merged, conflicts, keepsOurs } = mergeSimStates(parseSimState(this.baseText, this.opts.file), this.opts.snapshot(), doc);
+    const { merged, conflicts, keepsOurs, countsDiffer } = mergeSimStates(parseSimState(this.baseText, this.opts.file), this.opts.snapshot(), doc);
     if (conflicts.length > 0) {
       this.opts.log.warn({ file: this.opts.file, conflicts: conflicts.slice(0, 20), count: conflicts.length }, 'state file edited outside the simulator; where both changed an object, the edit wins');
     }
@@ -188,7 +188,8 @@ export class StateFileSync {
       this.changed();
       return 'merged';
     }
-    this.dirty = false;
+    // Counts alone are not worth a write of their own; they go with the next change.
+    this.dirty = countsDiffer;
     return 'adopted';
   }
 

@@ -19,6 +19,9 @@ test('each side keeps what the other did not touch: our network change and their
   t.deepEqual(merged.counters, { writes: 12, reads: 10 }, 'our counts plus what the file gained');
   t.deepEqual(conflicts, []);
   t.true(keepsOurs);
+  const countsOnly = mergeSimStates(base, { ...base, counters: { writes: 10, reads: 5 } }, base);
+  t.false(countsOnly.keepsOurs);
+  t.true(countsOnly.countsDiffer);
 });
 
 test('a deletion on either side wins over no change; a change on both sides keeps theirs and is reported', (t) => {
