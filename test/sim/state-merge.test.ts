@@ -29,9 +29,22 @@ test('a deletion on either side wins over no change; a change on both sides keep
   const ours = doc([network(2)], [endpoint(2), endpoint(3, 'ours')], {});
   const theirs = doc([network(3)], [endpoint(1), endpoint(3, 'theirs')], {});
   const { merged, conflicts } = mergeSimStates(base, ours, theirs);
-  t.deepEqual(merged.networks, [network(3)]);
-  t.deepEqual(merged.endpoints, [endpoint(3, 'theirs')], 'ep1 deleted by us, ep2 by them, ep3 changed by both');
-  t.deepEqual(conflicts.sort(), [`endpoints/${endpoint(3).ID}`, `networks/${NET}`]);
+  t.deepEqual(merged.networks, [network(3)], 'the policy lists merge as sets');
+  t.deepEqual(merged.endpoints, [endpoint(3, 'theirs')], 'ep1 deleted by us, ep2 by them, ep3 renamed by both');
+  t.deepEqual(conflicts, [`endpoints/${endpoint(3).ID}`]);
+});
+
+test('a network both sides changed keeps both sides\' policy changes', (t) => {
+  const route = (n: number) => ({ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: `10.244.${n}.0/24`, IsolationId: 4096, ProviderAddress: '192.168.1.12', DistributedRouterMacAddress: '00-15-5D-00-00-01' } });
+  const net = (routes: number[], name = 'flannel.4096'): StoredNetwork => ({ ID: NET, Name: name, Type: 'Overlay', SchemaVersion: { Major: 2, Minor: 0 }, Policies: routes.map(route) as never });
+  // The daemon added route 4 (unsaved); a test deleted route 2 behind its back.
+  const { merged, conflicts } = mergeSimStates(doc([net([1, 2, 3])], [], {}), doc([net([1, 2, 3, 4])], [], {}), doc([net([1, 3])], [], {}));
+  t.deepEqual(merged.networks, [net([1, 3, 4])]);
+  t.deepEqual(conflicts, []);
+  // A document field both changed differently is a conflict; theirs wins, the policies still merge.
+  const other = mergeSimStates(doc([net([1])], [], {}), doc([net([1, 2], 'ours')], [], {}), doc([net([], 'theirs')], [], {}));
+  t.deepEqual(other.merged.networks, [net([2], 'theirs')]);
+  t.deepEqual(other.conflicts, [`networks/${NET}`]);
 });
 
 test('with nothing of ours changed the merge is their document and needs no write', (t) => {
