@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import type { StoredEndpoint, StoredNetwork } from '../../src/sim/hns-model.js';
 import { mergeSimStates } from '../../src/sim/state-merge.js';
 import type { SimStateDocument } from '../../src/sim/state-file.js';
@@ -100,4 +101,34 @@ test('interleaved writers on one file: every endpoint and every policy of both e
   t.is(file.endpoints.length, 20);
   t.is(file.networks[0]!.Policies!.filter((p) => p.Type === 'RemoteSubnetRoute').length, 20);
   t.like(file.counters, { modifyNetwork: 20, createEndpoint: 20 });
+});
+
+test('changes to different objects always both survive, whatever they are (reference model)', (t) => {
+  const ids = Array.from({ length: 10 }, (_, i) => i);
+  const change = fc.constantFrom('keep', 'delete', 'rename', 'add');
+  // For each object: what happens to it, whether we (true) or they make that change, whether base holds it.
+  const plans = fc.array(fc.tuple(change, fc.boolean(), fc.boolean()), { minLength: 10, maxLength: 10 });
+  t.notThrows(() => fc.assert(
+    fc.property(plans, (plan) => {
+      const base = doc([], ids.filter((i) => plan[i]![2]).map((i) => endpoint(i)), {});
+      const side = (mine: boolean): SimStateDocument => {
+        const out: StoredEndpoint[] = [];
+        for (const i of ids) {
+          const [op, ours, exists] = plan[i]!;
+          if (ours !== mine) {
+            if (exists) out.push(endpoint(i));
+          } else if (op === 'rename' && exists) out.push(endpoint(i, `renamed${i}`));
+          else if (op === 'add' && !exists) out.push(endpoint(i, `new${i}`));
+          else if (op !== 'delete' && exists) out.push(endpoint(i));
+        }
+        return doc([], out, {});
+      };
+      const ours = side(true);
+      const theirs = side(false);
+      // The reference: each object as the side that changed it left it.
+      const want = ids.flatMap((i) => (plan[i]![1] ? ours : theirs).endpoints.filter((e) => e.ID === endpoint(i).ID)).map((e) => `${e.ID}:${e.Name}`).sort();
+      const { merged, conflicts } = mergeSimStates(base, ours, theirs);
+      return conflicts.length === 0 && JSON.stringify(merged.endpoints.map((e) => `${e.ID}:${e.Name}`).sort()) === JSON.stringify(want);
+    }),
+  ));
 });
