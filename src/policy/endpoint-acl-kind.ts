@@ -28,6 +28,7 @@
 import { isHnsNotFound, type HnsClient } from '../hns/client.js';
 import type { AclPolicySetting, EndpointPolicy } from '../hns/types.js';
 import type { Change, ResourceKind } from '../reconcile/resource-kind.js';
+import { OUR_ACL_ID_PREFIX } from './acl-id.js';
 
 export interface ActualEndpointAcls {
   /** Our ACLs, in the order HNS listed them. */
@@ -46,8 +47,8 @@ export interface EndpointAclKindOptions {
    * remote endpoint, not another network's.
    */
   managedEndpoints: () => ReadonlySet<string>;
-  /** The Id prefix of our rules (OUR_ACL_ID_PREFIX of the compiler). */
-  ourIdPrefix: string;
+  /** The Id prefix that marks a rule as ours; the compiler's OUR_ACL_ID_PREFIX unless a test says otherwise. */
+  ourIdPrefix?: string;
   /** An endpoint holds ACLs that are not ours: left in place, reported at every listing. */
   onForeignAcls?(endpointId: string, foreign: readonly AclPolicySetting[]): void;
   /**
@@ -99,7 +100,7 @@ export class EndpointAclKind implements ResourceKind<readonly AclPolicySetting[]
   constructor(private readonly options: EndpointAclKindOptions) {}
 
   private isOurs(acl: AclPolicySetting): boolean {
-    return typeof acl.Id === 'string' && acl.Id.startsWith(this.options.ourIdPrefix);
+    return typeof acl.Id === 'string' && acl.Id.startsWith(this.options.ourIdPrefix ?? OUR_ACL_ID_PREFIX);
   }
 
   private split(policies: readonly EndpointPolicy[]): ActualEndpointAcls & { others: EndpointPolicy[] } {

@@ -1,14 +1,19 @@
 import test, { type ExecutionContext } from 'ava';
 import type { AclPolicySetting, EndpointPolicy, HostComputeEndpoint, HostComputeNetwork } from '../../src/hns/types.js';
 import { silentLogger } from '../../src/log.js';
+import { OUR_ACL_ID_PREFIX } from '../../src/policy/acl-id.js';
 import { canonicalAcl, EndpointAclKind, sameAclSet } from '../../src/policy/endpoint-acl-kind.js';
 import { evaluateAcls } from '../../src/policy/hns-acl-evaluator.js';
+import { matchLocalEndpoints } from '../../src/policy/local-endpoints.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
+import { flowMatrix } from '../../src/sim/flow-matrix.js';
+import { readHostFile } from '../../src/sim/state-view.js';
 import { cniEndpointDocument } from '../../src/sim/cni-endpoint.js';
 import type { SimHost } from '../../src/sim/sim-host.js';
 import { openTestHost, overlayNetwork, readState, remoteEndpoint } from '../sim/sim-fixture.js';
+import { netpol, pod, stateOf } from './policy-fixtures.js';
 
-const PREFIX = 'flannel-win:';
+const PREFIX = OUR_ACL_ID_PREFIX;
 const CIDRS = { clusterCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' };
 
 /** A default-deny-ingress set with one allow: what the compiler produces for one isolated pod. */
@@ -44,7 +49,6 @@ function kindFor(b: Bed): EndpointAclKind {
     hns: b.host.hns,
     networkId: () => b.network.ID!,
     managedEndpoints: () => b.managed,
-    ourIdPrefix: PREFIX,
     onForeignAcls: (id, acls) => b.foreign.set(id, acls),
     onSkipped: (id, reason) => b.skipped.push(`${reason} ${id}`),
   });
@@ -156,4 +160,52 @@ test('normalisation equates only what HNS reads the same', (t) => {
   t.not(canonicalAcl({ ...base, RuleType: 'Switch' }), canonicalAcl(base), 'an omitted RuleType is not assumed to be Switch');
   t.not(canonicalAcl({ ...base, Protocols: '6' }), canonicalAcl(base));
   t.false(sameAclSet([base, base], [base]));
+});
+
+test('the compiler\'s lists on CNI endpoints: the flows match the policies, a label change rewrites only the endpoints it affects, a restart nothing', async (t) => {
+  const host = await openTestHost(t);
+  const network = await host.hns.createNetwork(overlayNetwork());
+  const pods = [pod('shop', 'web', '10.244.1.5', { app: 'web' }), pod('shop', 'db', '10.244.1.6', { app: 'db' }), pod('shop', 'batch', '10.244.1.7', { app: 'batch' })];
+  for (const p of pods) await host.hns.createEndpoint(network.ID!, cniEndpointDocument(network, { ip: p.ips[0]!, name: p.name, ...CIDRS }));
+  // From the Kubernetes documentation: deny all ingress in the namespace, then allow web -> db on 80.
+  const state = stateOf({
+    nodeIps: ['192.168.1.10'],
+    pods,
+    policies: [
+      netpol('shop', 'default-deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }),
+      netpol('shop', 'db-from-web', { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 80 }] }] }),
+    ],
+  });
+  const b: Bed = { host, network, web: {} as HostComputeEndpoint, db: {} as HostComputeEndpoint, managed: new Set(), foreign: new Map(), skipped: [] };
+  const desiredNow = (): Map<string, AclPolicySetting[]> => {
+    const local = matchLocalEndpoints({ endpoints: endpointsNow, networkId: network.ID!, pods: [...state.localPods()].map((key) => ({ key, ips: pods.find((p) => `${p.namespace}/${p.name}` === key)!.ips, hostNetwork: false })) });
+    b.managed = new Set(local.byPod.values());
+    return new Map([...local.byPod].map(([key, id]) => [id, [...state.compile(key)!.acls]]));
+  };
+  let endpointsNow = await host.hns.listEndpoints();
+  const cold = desiredNow();
+  t.is(cold.size, 3);
+  t.is(await converge(t, b, cold), 3, 'one write per isolated pod');
+  const flows = async (): Promise<Record<string, boolean>> => {
+    await host.flush();
+    const m = flowMatrix(await readHostFile(host.stateFile), network, 6, 80);
+    const ip = (id: string): string => (id === 'node' ? 'node' : m.endpoints.find((e) => e.id === id)!.ip);
+    return Object.fromEntries(m.flows.map((f) => [`${ip(f.from)}>${ip(f.to)}`, f.allowed]));
+  };
+  t.deepEqual(await flows(), {
+    'node>10.244.1.5': true, '10.244.1.6>10.244.1.5': false, '10.244.1.7>10.244.1.5': false,
+    'node>10.244.1.6': true, '10.244.1.5>10.244.1.6': true, '10.244.1.7>10.244.1.6': false,
+    'node>10.244.1.7': true, '10.244.1.5>10.244.1.7': false, '10.244.1.6>10.244.1.7': false,
+  });
+  t.true((await host.hns.listEndpoints()).every((e) => e.Policies?.[0]?.Type === 'OutBoundNAT'), 'the CNI\'s OutBoundNAT survives');
+  // batch becomes a web pod: only the endpoints whose compiled list changes are written, each once.
+  const changed = state.applyPod({ type: 'upsert', view: { ...pods[2]!, labels: { app: 'web' } } });
+  endpointsNow = await host.hns.listEndpoints();
+  const after = desiredNow();
+  const differing = [...after].filter(([id, acls]) => !sameAclSet(acls, cold.get(id)!)).length;
+  t.true(changed.size >= 1);
+  t.is(differing, 1, 'db now also allows batch; web and batch themselves compile the same');
+  t.is(await converge(t, b, after), differing);
+  t.true((await flows())['10.244.1.7>10.244.1.6']);
+  t.is(await converge(t, b, after), 0, 'a restart with nothing changed writes nothing');
 });

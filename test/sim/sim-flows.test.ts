@@ -1,10 +1,11 @@
 import test from 'ava';
 import { runSimCommand } from '../../src/cli/sim-command.js';
 import type { AclPolicySetting, EndpointPolicy } from '../../src/hns/types.js';
+import { OUR_ACL_ID_PREFIX } from '../../src/policy/acl-id.js';
 import type { FlowMatrix } from '../../src/sim/flow-matrix.js';
 import { openTestHost, overlayNetwork } from './sim-fixture.js';
 
-const P = 'flannel-win:';
+const P = OUR_ACL_ID_PREFIX;
 
 async function sim(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
