@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { subnetKey, updateLeaseFile } from '../src/lease/local/lease-file.js';
 import { parseIp4Net } from '../src/net/ip.js';
-import { formatSimState } from '../src/sim/state-file.js';
+import { editSimStateFile } from '../src/sim/state-edit.js';
 import { readHostFile, writeCount } from '../src/sim/state-view.js';
 import { HOST_GW_DEMO, VXLAN_DEMO, type DemoPeer } from './demo-backend.js';
 
@@ -181,9 +181,7 @@ async function main(): Promise<void> {
   summary.push(['1 peer leaves', took]);
 
   step(7, `drift: someone deletes ${three[0]!.name}'s entry from the host behind flannel-win's back`);
-  const drifted = await host();
-  BACKEND.drift(drifted, three[0]!.subnet);
-  await writeFile(FILES.host, formatSimState(drifted));
+  await editSimStateFile(FILES.host, (drifted) => BACKEND.drift(drifted, three[0]!.subnet));
   t0 = Date.now();
   await until(async () => (await programmed()).has(three[0]!.subnet), 'the repair');
   const repairMs = Date.now() - t0;

@@ -2,6 +2,7 @@ import { FlannelWinError } from '../errors.js';
 import type { HnsClient } from '../hns/client.js';
 import type { Logger } from '../log.js';
 import type { RouteTable } from '../routes/route-table.js';
+import type { SimFaultSettings } from '../sim/fault-flags.js';
 
 export type DataplaneChoice = 'auto' | 'hcn' | 'sim';
 
@@ -19,6 +20,8 @@ export interface DataplaneOptions {
   platform: NodeJS.Platform;
   simState: string;
   simHnsLatencyMs: number;
+  /** Injected faults and the random seed of the simulated host (--sim-fault-*, --sim-seed). */
+  sim?: SimFaultSettings;
   publicIp?: string | undefined;
   log: Logger;
 }
@@ -44,12 +47,15 @@ export async function openDataplane(options: DataplaneOptions): Promise<Dataplan
     return { kind, hns, routes, close: async () => undefined };
   }
   const { openSimHost } = await import('../sim/sim-host.js');
+  const { seededRandom } = await import('../sim/seeded-random.js');
   const host = await openSimHost({
     stateFile: options.simState,
     latencyMs: options.simHnsLatencyMs,
+    ...(options.sim ? { faults: options.sim.faults } : {}),
+    ...(options.sim?.seed !== undefined ? { random: seededRandom(options.sim.seed) } : {}),
     ...(options.publicIp ? { publicIp: options.publicIp } : {}),
     log: options.log,
   });
-  options.log.info({ simState: options.simState, latencyMs: options.simHnsLatencyMs }, 'dataplane: simulated Windows host (no real HNS)');
+  options.log.info({ simState: options.simState, latencyMs: options.simHnsLatencyMs, faults: options.sim?.faults, seed: options.sim?.seed }, 'dataplane: simulated Windows host (no real HNS)');
   return { kind: 'sim', hns: host.hns, routes: host.routes, close: () => host.close() };
 }

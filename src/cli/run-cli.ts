@@ -6,6 +6,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { DaemonMetrics } from '../daemon/metrics.js';
 import { describeError, FlannelWinError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { simFaultSettings } from '../sim/fault-flags.js';
 import { openDataplane } from './dataplane.js';
 import { openSubnetManager } from './subnet-manager-choice.js';
 
@@ -23,6 +24,7 @@ function packageVersion(): string {
  * flanneld), 2 for a usage error (as Go's flag package).
  */
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform = process.platform): Promise<number> {
+  if (argv[0] === 'sim') return (await import('./sim-command.js')).runSimCommand(argv.slice(1));
   let flags: DaemonFlags;
   try {
     flags = parseFlags([...argv], { ...env }, platform);
@@ -70,6 +72,7 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
     platform,
     simState: flags.simState,
     simHnsLatencyMs: flags.simHnsLatencyMs,
+    sim: simFaultSettings({ faultRate: flags.simFaultRate, faultOperations: flags.simFaultOps, failNext: flags.simFailNext, faultHresult: flags.simFaultHresult }, flags.simSeed, flags.setFrom['sim-seed'] !== undefined),
     publicIp: flags.publicIp || undefined,
     log: log.child({ component: 'dataplane' }),
   });

@@ -55,6 +55,13 @@ export interface DaemonFlags {
   dataplane: Dataplane;
   simState: string;
   simHnsLatencyMs: number;
+  // simulator fault injection (src/sim/fault-flags.ts parses the text)
+  simFaultRate: string;
+  simFaultOps: string;
+  simFailNext: string;
+  simFaultHresult: string;
+  /** Seed of the simulator's random source (fault draws, generated ids); used when set. */
+  simSeed: number;
   localSubnetMgr: boolean;
   localLeaseFile: string;
   /** Seconds between full resyncs of HNS/route state against the desired state. */
@@ -139,6 +146,12 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'dataplane', field: 'dataplane', kind: 'string', origin: 'flannel-win', defaultValue: always('auto'), choices: DATAPLANES, description: 'host networking driver: hcn (computenetwork.dll + iphlpapi.dll), sim (the simulator, state in --sim-state), or auto (hcn on Windows, sim elsewhere)' },
   { name: 'sim-state', field: 'simState', kind: 'string', origin: 'flannel-win', defaultValue: always('.sim/host.json'), description: "simulator: JSON file holding the simulated host's HNS networks, endpoints, routes and interfaces" },
   { name: 'sim-hns-latency-ms', field: 'simHnsLatencyMs', kind: 'int', origin: 'flannel-win', defaultValue: always(0), min: 0, description: 'simulator: delay added to every simulated HNS call, in milliseconds' },
+  // Simulator fault injection: reproduce a fault scenario from the command line.
+  { name: 'sim-fault-rate', field: 'simFaultRate', kind: 'string', origin: 'flannel-win', defaultValue: always('0'), description: 'simulator: share (0 to 1) of HNS and route calls that fail, drawn from the seeded random source' },
+  { name: 'sim-fault-ops', field: 'simFaultOps', kind: 'string', origin: 'flannel-win', defaultValue: always(''), description: 'simulator: comma-separated operations --sim-fault-rate applies to (e.g. modifyNetwork,addRoute); empty = every call' },
+  { name: 'sim-fail-next', field: 'simFailNext', kind: 'string', origin: 'flannel-win', defaultValue: always(''), description: 'simulator: fail the next N calls of each operation, e.g. createNetwork=2,listInterfaces=1' },
+  { name: 'sim-fault-hresult', field: 'simFaultHresult', kind: 'string', origin: 'flannel-win', defaultValue: always('0x803b0020'), description: 'simulator: HRESULT of injected failures (default HCN_E_MANAGER_STOPPED, a transient HNS failure)' },
+  { name: 'sim-seed', field: 'simSeed', kind: 'int', origin: 'flannel-win', defaultValue: always(0), min: 0, max: 4294967295, description: 'simulator: seed for fault draws and generated ids, so a run can be replayed (random when not given)' },
   { name: 'local-subnet-mgr', field: 'localSubnetMgr', kind: 'bool', origin: 'flannel-win', defaultValue: always(false), description: 'keep leases in a local file (--local-lease-file) instead of etcd or Kubernetes; for single-host trials and the demo' },
   { name: 'local-lease-file', field: 'localLeaseFile', kind: 'string', origin: 'flannel-win', defaultValue: always('.sim/leases.json'), description: 'local subnet manager: the JSON file holding the network config and leases' },
   { name: 'resync-interval', field: 'resyncInterval', kind: 'int', origin: 'flannel-win', defaultValue: always(60), min: 1, description: 'seconds between full resyncs that repair HNS and route drift' },

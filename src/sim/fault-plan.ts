@@ -10,9 +10,23 @@ export const SIM_READ_OPERATIONS = ['listNetworks', 'getNetwork', 'getNetworkByN
 export type SimWriteOperation = (typeof SIM_WRITE_OPERATIONS)[number];
 export type SimOperation = SimWriteOperation | (typeof SIM_READ_OPERATIONS)[number];
 
+const ALL_OPERATIONS: ReadonlySet<string> = new Set<string>([...SIM_WRITE_OPERATIONS, ...SIM_READ_OPERATIONS]);
+
+/** True when `name` is an operation the simulated host answers (for checking user input). */
+export function isSimOperation(name: string): name is SimOperation {
+  return ALL_OPERATIONS.has(name);
+}
+
 export interface SimFaults {
   /** Fail the next `count` calls (only those of `operations` when given) with `hresult`. */
   failNext?: { count: number; hresult: number; operations?: readonly SimOperation[] };
+  /**
+   * Fail the next N calls of each named operation, counted per operation
+   * (`{ createNetwork: 2, listInterfaces: 1 }`), with `failNextHresult` (HCN_E_MANAGER_STOPPED
+   * by default). Consumed after `failNext`.
+   */
+  failNextByOperation?: Partial<Record<SimOperation, number>>;
+  failNextHresult?: number;
   /**
    * Fail this percentage (0-100) of calls, drawn from the host's seeded random source. A bare
    * number fails any call with HCN_E_MANAGER_STOPPED (HNS restarting, a transient failure).
@@ -21,11 +35,15 @@ export interface SimFaults {
 }
 
 /**
- * Decides, call by call, whether an injected fault fires. `failNext` is consumed first so a
- * test that asks for "the next two creates fail" gets exactly that even with a percentage set.
+ * Decides, call by call, whether an injected fault fires. The "fail next" counters are consumed
+ * first so a test that asks for "the next two creates fail" gets exactly that even with a
+ * percentage set; a percentage draw happens only for a call no counter claimed, so the random
+ * sequence (and so the pattern of failures for a seed) does not depend on the counters.
  */
 export class FaultPlan {
   private failNext: { remaining: number; hresult: number; operations: ReadonlySet<string> | undefined } | undefined;
+  private readonly perOperation = new Map<string, number>();
+  private perOperationHresult: number = HCN_E.MANAGER_STOPPED;
   private percent: { percent: number; hresult: number; operations: ReadonlySet<string> | undefined } | undefined;
 
   constructor(private readonly random: () => number, faults: SimFaults = {}) {
@@ -38,6 +56,11 @@ export class FaultPlan {
     this.failNext = next && next.count > 0
       ? { remaining: next.count, hresult: next.hresult, operations: next.operations ? new Set(next.operations) : undefined }
       : undefined;
+    this.perOperation.clear();
+    for (const [operation, count] of Object.entries(faults.failNextByOperation ?? {})) {
+      if (count !== undefined && count > 0) this.perOperation.set(operation, count);
+    }
+    this.perOperationHresult = faults.failNextHresult ?? HCN_E.MANAGER_STOPPED;
     const p = faults.failPercent;
     if (p === undefined) this.percent = undefined;
     else if (typeof p === 'number') this.percent = { percent: p, hresult: HCN_E.MANAGER_STOPPED, operations: undefined };
@@ -51,6 +74,12 @@ export class FaultPlan {
       next.remaining--;
       if (next.remaining <= 0) this.failNext = undefined;
       return next.hresult;
+    }
+    const left = this.perOperation.get(operation);
+    if (left !== undefined) {
+      if (left <= 1) this.perOperation.delete(operation);
+      else this.perOperation.set(operation, left - 1);
+      return this.perOperationHresult;
     }
     const p = this.percent;
     if (p && p.percent > 0 && (!p.operations || p.operations.has(operation)) && this.random() * 100 < p.percent) return p.hresult;

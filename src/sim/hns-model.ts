@@ -228,6 +228,10 @@ export class HnsModel {
     }
     const policies = request.Settings.Policies;
     policies.forEach((p, i) => validateEndpointPolicy(call, p, `Settings.Policies[${i}]`));
+    if (request.RequestType === 'Update') {
+      record.policies = replacementSet(call, policies as SimPolicy[], context);
+      return;
+    }
     applyPolicyRequest(call, record.policies, request.RequestType, policies as SimPolicy[], context);
   }
 
@@ -317,7 +321,8 @@ function checkPolicyPlacement(call: string, policies: readonly SimPolicy[], netw
  *   POLICY_ALREADY_EXISTS (flannel removes the old route before adding, which implies this).
  * - Remove: matches Type + Settings exactly (key order aside); no match is POLICY_NOT_FOUND.
  * - Update: replaces all policies of the types present in the request (Calico CNI's single-ACL
- *   Update leaves OutBoundNAT/PA in place; compat/hns.md §4.2).
+ *   Update leaves OutBoundNAT/PA in place; compat/hns.md §4.2). Used for networks; an endpoint's
+ *   Update replaces its whole list (replacementSet, an assumption explained there).
  */
 function applyPolicyRequest(call: string, set: PolicySet, requestType: string, policies: readonly SimPolicy[], context: Record<string, unknown>): void {
   const batch = new PolicySet();
@@ -354,6 +359,27 @@ function applyPolicyRequest(call: string, set: PolicySet, requestType: string, p
     default:
       throw new HnsError(call, HCN_E.REQUEST_UNSUPPORTED, `RequestType "${requestType}" is not simulated for policies`, context);
   }
+}
+
+/**
+ * An endpoint `Update`: the request's policies become the endpoint's whole policy list.
+ *
+ * Assumption (compat/hns.md §4.2, §8): whether HNS's Update drops the endpoint's policies of
+ * types absent from the request (OutBoundNAT, SDNRoute, ProviderAddress when only ACLs are sent)
+ * is undocumented; Calico's CNI suggests they survive, Azure NPM re-sends them defensively. The
+ * simulator takes the reading under which a client that forgets them loses them, so a client
+ * tested here keeps the CNI's policies on a real host whichever reading is true. Networks keep
+ * the per-type replacement (applyPolicyRequest) until someone needs otherwise.
+ */
+function replacementSet(call: string, policies: readonly SimPolicy[], context: Record<string, unknown>): PolicySet {
+  const next = new PolicySet();
+  policies.forEach((p, i) => {
+    if (next.has(p)) {
+      throw new HnsError(call, HCN_E.POLICY_ALREADY_EXISTS, 'the request carries the same policy twice', { ...context, field: `Policies[${i}]`, policyType: p.Type, settings: p.Settings });
+    }
+    next.add(p);
+  });
+  return next;
 }
 
 /** The endpoint's addresses in canonical text, the key of the one-endpoint-per-IP rule. */

@@ -30,7 +30,6 @@ const ENDPOINT_POLICY_TYPES = new Set([
 export const MIN_WINDOWS_VSID = 4096;
 
 const MAC_RE = /^[0-9a-f]{2}([-:])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
-const PORT_ITEM_RE = /^\d{1,5}(-\d{1,5})?$/;
 
 function fail(call: string, hresult: number, message: string, context: Record<string, unknown>): never {
   throw new HnsError(call, hresult, message, context);
@@ -76,9 +75,19 @@ function checkPolicyShape(call: string, policy: unknown, where: string): asserts
   }
 }
 
+/**
+ * The largest ACL Priority the simulator accepts. The setting is a uint16, but Calico's CNI
+ * found 65500 to be the largest value that works (compat/hns.md §4.1); what HNS does with
+ * 65501-65535 is not documented (§8), so the simulator refuses them: an assumption, chosen so
+ * that a rule set accepted here is one a real host accepts too.
+ */
+export const MAX_ACL_PRIORITY = 65500;
+
 function checkAddressList(call: string, field: string, value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== 'string') fail(call, HCN_E.INVALID_POLICY, 'ACL address lists are strings', { field, value });
+  // An empty list means "any" to HNS (compat/netpol.md §5): accepted, and evaluated as any.
+  if (value === '') return;
   // HNS accepts only literal IPs and CIDRs; keywords such as "Any" fail with INVALID_POLICY
   // (hcsshim #1059). "Any" is expressed by leaving the field out.
   if (/\bany\b/i.test(value)) fail(call, HCN_E.INVALID_POLICY, 'ACL address lists must not contain "Any"; omit the field instead', { field, value });
@@ -88,15 +97,27 @@ function checkAddressList(call: string, field: string, value: unknown): void {
   }
 }
 
+/**
+ * Ports: a comma list of numbers 0-65535. Ranges ("8000-8080") are sent to HNS only through v1
+ * (Calico, feature AclPortRanges); whether v2 accepts them is unconfirmed (Azure NPM expands them
+ * into comma lists; compat/hns.md §4.1, §8). The simulator refuses them: an assumption, so that a
+ * rule set accepted here does not depend on the unconfirmed form.
+ */
 function checkPortList(call: string, field: string, value: unknown): void {
   if (value === undefined) return;
-  if (typeof value !== 'string' || !value.split(',').every((p) => PORT_ITEM_RE.test(p.trim()))) {
-    fail(call, HCN_E.INVALID_POLICY, 'ACL port lists are comma-separated ports or ranges', { field, value });
+  if (typeof value !== 'string') fail(call, HCN_E.INVALID_POLICY, 'ACL port lists are strings', { field, value });
+  for (const item of value.split(',')) {
+    const part = item.trim();
+    if (/^\d{1,5}-\d{1,5}$/.test(part)) {
+      fail(call, HCN_E.INVALID_POLICY, 'ACL port ranges are not accepted by the simulator in HCN v2 (unconfirmed on Windows); list the ports', { field, value, item: part });
+    }
+    if (!/^\d{1,5}$/.test(part) || Number(part) > 65535) fail(call, HCN_E.INVALID_POLICY, 'ACL port list item is not a port number (0-65535)', { field, value, item: part });
   }
 }
 
 export function validateAclSettings(call: string, settings: Record<string, unknown>, where: string): void {
   if ('ID' in settings) fail(call, HCN_E.INVALID_POLICY, 'ACL rule id key is "Id", not "ID"', { field: `${where}.ID`, value: settings['ID'] });
+  if (settings['Id'] !== undefined && typeof settings['Id'] !== 'string') fail(call, HCN_E.INVALID_POLICY, 'ACL Id is a string', { field: `${where}.Id`, value: settings['Id'] });
   if (settings['Action'] !== 'Allow' && settings['Action'] !== 'Block' && settings['Action'] !== 'Pass') {
     fail(call, HCN_E.INVALID_POLICY, 'ACL Action must be Allow, Block or Pass', { field: `${where}.Action`, value: settings['Action'] });
   }
@@ -108,12 +129,14 @@ export function validateAclSettings(call: string, settings: Record<string, unkno
     fail(call, HCN_E.INVALID_POLICY, 'ACL RuleType must be Host or Switch', { field: `${where}.RuleType`, value: ruleType });
   }
   const priority = settings['Priority'];
-  if (priority !== undefined && (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 65535)) {
-    fail(call, HCN_E.INVALID_POLICY, 'ACL Priority is a uint16', { field: `${where}.Priority`, value: priority });
+  if (priority !== undefined && (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > MAX_ACL_PRIORITY)) {
+    fail(call, HCN_E.INVALID_POLICY, `ACL Priority must be an integer from 0 to ${MAX_ACL_PRIORITY}`, { field: `${where}.Priority`, value: priority });
   }
+  // One protocol number a rule ("6", "17"; "256" = any). Every public sender sends one; a comma
+  // list is unconfirmed (compat/hns.md §8), so the simulator refuses it (an assumption).
   const protocols = settings['Protocols'];
-  if (protocols !== undefined && (typeof protocols !== 'string' || !/^\d{1,3}(,\d{1,3})*$/.test(protocols))) {
-    fail(call, HCN_E.INVALID_POLICY, 'ACL Protocols is a string of protocol numbers', { field: `${where}.Protocols`, value: protocols });
+  if (protocols !== undefined && (typeof protocols !== 'string' || !/^\d{1,3}$/.test(protocols) || Number(protocols) > 256)) {
+    fail(call, HCN_E.INVALID_POLICY, 'ACL Protocols is one protocol number as a string (0-255, or 256 for any)', { field: `${where}.Protocols`, value: protocols });
   }
   for (const field of ['LocalAddresses', 'RemoteAddresses'] as const) checkAddressList(call, `${where}.${field}`, settings[field]);
   for (const field of ['LocalPorts', 'RemotePorts'] as const) checkPortList(call, `${where}.${field}`, settings[field]);

@@ -7,7 +7,7 @@ import { FaultPlan, SIM_READ_OPERATIONS, SIM_WRITE_OPERATIONS, type SimFaults, t
 import { HnsModel } from './hns-model.js';
 import { HostNetModel } from './host-net-model.js';
 import { cryptoIdSource, idSourceFrom } from './identity.js';
-import { fileFingerprint, readSimState, SIM_STATE_VERSION, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+import { fileFingerprint, formatSimState, readSimState, SIM_STATE_VERSION, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
 import { StateFileSync } from './state-sync.js';
 
 export const SIM_DEFAULTS = {
@@ -91,15 +91,19 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
     const hostNet = net.snapshot();
     return { version: SIM_STATE_VERSION, ...hnsModel.snapshot(), interfaces: hostNet.interfaces, routes: hostNet.routes, counters: { ...counters } };
   };
-  if (!existing) await writeSimStateAtomically(options.stateFile, initial);
+  const baseText = existing ? formatSimState(existing) : await writeSimStateAtomically(options.stateFile, initial);
   const sync = new StateFileSync({
     file: options.stateFile,
     flushDelayMs: options.flushDelayMs ?? SIM_DEFAULTS.flushDelayMs,
     log,
     snapshot,
-    // Counters are the simulator's own bookkeeping; the edited file replaces the host, not them.
-    adopt: (doc) => load(doc),
+    // The merged document carries our counts plus what other processes added since.
+    adopt: (doc) => {
+      load(doc);
+      Object.assign(counters, doc.counters);
+    },
     fingerprint: await fileFingerprint(options.stateFile),
+    baseText,
   });
   log.debug({ created: !existing }, 'simulated host opened');
 

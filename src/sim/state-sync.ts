@@ -4,6 +4,8 @@ import type { Logger } from '../log.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileFingerprint, parseSimState, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+import { withStateFileLock } from './state-lock.js';
+import { mergeSimStates } from './state-merge.js';
 
 function digest(text: string): string {
   return createHash('sha1').update(text).digest('hex');
@@ -16,10 +18,15 @@ export interface StateSyncOptions {
   log: Logger;
   /** The in-memory state to persist, taken at the moment of writing. */
   snapshot: () => SimStateDocument;
-  /** Someone else changed the file: replace the in-memory state with `doc`. */
+  /**
+   * Someone else changed the file: replace the in-memory state with `doc`, which is their
+   * version merged with our changes since `baseText` (counters included).
+   */
   adopt: (doc: SimStateDocument) => void;
   /** The fingerprint of the file as it was loaded or first written. */
   fingerprint: string | undefined;
+  /** The file's text as loaded or first written: the version the in-memory state starts from. */
+  baseText: string;
 }
 
 /**
@@ -27,8 +34,10 @@ export interface StateSyncOptions {
  * - out: changes are batched; one atomic rewrite happens `flushDelayMs` (or, for a big file, four
  *   times the last write's duration) after the first unsaved change, so a burst of calls costs one
  *   write and writing never takes more than a fifth of the time however large the state grows.
+ *   The compare-and-write runs under `<file>.lock`, shared with every other process using the file.
  * - in: before each call, one stat compares the file with the version we last wrote or read;
- *   any other version was written by someone else and is adopted (it wins over unsaved changes).
+ *   any other version was written by someone else and is merged in (state-merge.ts): their
+ *   changes and our unsaved ones are both kept; where both changed one object, theirs wins.
  */
 export class StateFileSync {
   private readonly opts: StateSyncOptions;
@@ -43,6 +52,8 @@ export class StateFileSync {
   private lastWriteMs = 0;
   /** Digest of the text we last wrote: a file that still holds it is ours, whatever stat says. */
   private lastWritten: string | undefined;
+  /** The file version our in-memory state descends from (the base of a three-way merge). */
+  private baseText: string;
   private closed = false;
   /** Completed file writes, for tests and the cost benchmark. */
   fileWrites = 0;
@@ -52,6 +63,7 @@ export class StateFileSync {
   constructor(opts: StateSyncOptions) {
     this.opts = opts;
     this.fingerprint = opts.fingerprint;
+    this.baseText = opts.baseText;
   }
 
   /** A change to persist soon. */
@@ -136,12 +148,13 @@ export class StateFileSync {
 
   /**
    * What the file now holds: 'ours' (our last write), 'adopted' (someone else's edit, now the
-   * host), 'unreadable' (kept out until the next edit), or 'stale' (a write of ours raced it).
+   * host), 'merged' (their edit plus unsaved changes of ours, to be written), 'unreadable' (kept
+   * out until the next edit), or 'stale' (a write of ours raced it).
    */
-  private async adopt(current: string, generation: number): Promise<'ours' | 'adopted' | 'unreadable' | 'stale'> {
+  private async adopt(current: string, generation: number): Promise<'ours' | 'adopted' | 'merged' | 'unreadable' | 'stale'> {
     let doc: SimStateDocument | undefined;
+    let text = '';
     try {
-      let text: string;
       try {
         text = await readFile(this.opts.file, 'utf8');
       } catch (err) {
@@ -163,35 +176,49 @@ export class StateFileSync {
       return 'unreadable';
     }
     if (this.generation !== generation || doc === undefined) return 'stale';
-    if (this.dirty) this.opts.log.warn({ file: this.opts.file }, 'state file edited outside the simulator; unsaved simulator changes are dropped');
-    this.opts.adopt(doc);
+    const { merged, conflicts, keepsOurs, countsDiffer } = mergeSimStates(parseSimState(this.baseText, this.opts.file), this.opts.snapshot(), doc);
+    if (conflicts.length > 0) {
+      this.opts.log.warn({ file: this.opts.file, conflicts: conflicts.slice(0, 20), count: conflicts.length }, 'state file edited outside the simulator; where both changed an object, the edit wins');
+    }
+    this.opts.adopt(merged);
     this.fingerprint = current;
-    this.dirty = false;
+    this.baseText = text;
     this.reloads++;
+    if (keepsOurs) {
+      this.changed();
+      return 'merged';
+    }
+    // Counts alone are not worth a write of their own; they go with the next change.
+    this.dirty = countsDiffer;
     return 'adopted';
   }
 
-  private async writeOnce(): Promise<void> {
-    const generation = ++this.generation;
-    // An edit made since we last looked wins over what we would overwrite it with.
-    const current = await fileFingerprint(this.opts.file);
-    if (current !== undefined && current !== this.fingerprint) {
-      const verdict = await this.adopt(current, generation);
-      // Someone's edit won, or is being typed: do not write over it. Unsaved changes of ours
-      // (none after an adoption) wait for the next change to schedule a write.
-      if (verdict === 'adopted' || verdict === 'unreadable') return;
-    }
-    const started = performance.now();
-    const doc = this.opts.snapshot();
-    this.dirty = false;
-    try {
-      this.lastWritten = digest(await writeSimStateAtomically(this.opts.file, doc));
-    } catch (err) {
-      this.dirty = true;
-      throw err;
-    }
-    this.fingerprint = await fileFingerprint(this.opts.file);
-    this.lastWriteMs = performance.now() - started;
-    this.fileWrites++;
+  private writeOnce(): Promise<void> {
+    return withStateFileLock(this.opts.file, async () => {
+      const generation = ++this.generation;
+      // An edit made since we last looked is merged in before we write over it.
+      const current = await fileFingerprint(this.opts.file);
+      if (current !== undefined && current !== this.fingerprint) {
+        const verdict = await this.adopt(current, generation);
+        // The file already holds everything (their edit, nothing of ours), or is being typed:
+        // do not write over it.
+        if (verdict === 'adopted' || verdict === 'unreadable') return;
+      }
+      const started = performance.now();
+      const doc = this.opts.snapshot();
+      this.dirty = false;
+      let text: string;
+      try {
+        text = await writeSimStateAtomically(this.opts.file, doc);
+      } catch (err) {
+        this.dirty = true;
+        throw err;
+      }
+      this.lastWritten = digest(text);
+      this.baseText = text;
+      this.fingerprint = await fileFingerprint(this.opts.file);
+      this.lastWriteMs = performance.now() - started;
+      this.fileWrites++;
+    });
   }
 }

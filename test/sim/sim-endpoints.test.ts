@@ -72,21 +72,69 @@ test('ACL addresses with "Any" are INVALID_POLICY on create and on modify, as on
   await rejectsWithHresult(t, host.hns.modifyEndpoint(ep.ID!, aclRequest('Add', [acl({ LocalAddresses: '10.0.0.0/8,any' })])), HCN_E.INVALID_POLICY);
   await rejectsWithHresult(t, host.hns.modifyEndpoint(ep.ID!, aclRequest('Add', [acl({ ID: 'rule-1' })])), HCN_E.INVALID_POLICY);
   t.deepEqual((await host.hns.getEndpoint(ep.ID!)).Policies, []);
-  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Add', [acl({ Id: 'rule-1', RemoteAddresses: '10.0.0.0/8,192.168.1.5', LocalPorts: '80,8000-8080' })]));
+  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Add', [acl({ Id: 'rule-1', RemoteAddresses: '10.0.0.0/8,192.168.1.5', LocalPorts: '80,8000' })]));
   t.is((await host.hns.getEndpoint(ep.ID!)).Policies?.length, 1);
 });
 
-test('Update replaces the policies of the types it carries and keeps the others; Remove needs an exact match', async (t) => {
+test('every malformed ACL is refused with INVALID_POLICY naming the field, and changes nothing', async (t) => {
+  const host = await openTestHost(t);
+  const { ID: networkId } = await host.hns.createNetwork(l2BridgeNetwork());
+  const ep = await host.hns.createEndpoint(networkId!, { SchemaVersion: { Major: 2, Minor: 0 }, Policies: [acl({ Id: 'kept', Priority: 1000 })] });
+  const bad: [Record<string, unknown>, string][] = [
+    [{ ID: 'x' }, 'ID'],
+    [{ Id: 7 }, 'Id'],
+    [{ Priority: -1 }, 'Priority'],
+    [{ Priority: 65501 }, 'Priority'],
+    [{ Priority: 70000 }, 'Priority'],
+    [{ Priority: 1.5 }, 'Priority'],
+    [{ Priority: '1000' }, 'Priority'],
+    [{ Action: 'Deny' }, 'Action'],
+    [{ Action: 'allow' }, 'Action'],
+    [{ Direction: 'Inbound' }, 'Direction'],
+    [{ RuleType: 'Firewall' }, 'RuleType'],
+    [{ Protocols: 'TCP' }, 'Protocols'],
+    [{ Protocols: '6,17' }, 'Protocols'],
+    [{ Protocols: '300' }, 'Protocols'],
+    [{ Protocols: 6 }, 'Protocols'],
+    [{ RemoteAddresses: 'Any' }, 'RemoteAddresses'],
+    [{ RemoteAddresses: '10.0.0.1,,10.0.0.2' }, 'RemoteAddresses'],
+    [{ RemoteAddresses: '10.0.0.0/33' }, 'RemoteAddresses'],
+    [{ LocalAddresses: '10.0.0.256' }, 'LocalAddresses'],
+    [{ RemoteAddresses: ['10.0.0.1'] }, 'RemoteAddresses'],
+    [{ LocalPorts: '80,' }, 'LocalPorts'],
+    [{ LocalPorts: '65536' }, 'LocalPorts'],
+    [{ LocalPorts: 'http' }, 'LocalPorts'],
+    [{ RemotePorts: '8000-8080' }, 'RemotePorts'],
+    [{ RemotePorts: 443 }, 'RemotePorts'],
+  ];
+  for (const [settings, field] of bad) {
+    const err = await rejectsWithHresult(t, host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [acl({ Id: 'new', ...settings })])), HCN_E.INVALID_POLICY);
+    t.is(err.context['field'], `Settings.Policies[0].Settings.${field}`, JSON.stringify(settings));
+  }
+  t.deepEqual((await host.hns.getEndpoint(ep.ID!)).Policies?.map((p) => (p.Settings as { Id?: string }).Id), ['kept']);
+  // The edges that are fine: Priority 0 and 65500, protocol 256 (any), an empty address list (any).
+  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [acl({ Id: 'lo', Priority: 0, Protocols: '256', RemoteAddresses: '' }), acl({ Id: 'hi', Priority: 65500, LocalPorts: '0,65535' })]));
+  t.is((await host.hns.getEndpoint(ep.ID!)).Policies?.length, 2);
+  t.is(host.counters()['modifyEndpoint'], bad.length + 1, 'every endpoint write is counted, refused or not');
+});
+
+test('an endpoint Update replaces its whole policy list; Remove needs an exact match', async (t) => {
   const host = await openTestHost(t);
   const { ID: networkId } = await host.hns.createNetwork(overlayNetwork());
   const pa: EndpointPolicy = { Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.1.10' } };
-  const ep = await host.hns.createEndpoint(networkId!, { SchemaVersion: { Major: 2, Minor: 0 }, Policies: [pa, acl({ Id: 'a', Priority: 1000 })] });
-  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [acl({ Id: 'b', Priority: 1001 }), acl({ Id: 'c', Priority: 1002, Action: 'Block' })]));
-  const after = await host.hns.getEndpoint(ep.ID!);
-  t.deepEqual(after.Policies?.map((p) => (p.Settings as { Id?: string }).Id ?? p.Type), ['ProviderAddress', 'b', 'c']);
+  const nat: EndpointPolicy = { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.96.0.0/12', '10.244.0.0/16'] } };
+  const ep = await host.hns.createEndpoint(networkId!, { SchemaVersion: { Major: 2, Minor: 0 }, Policies: [nat, pa, acl({ Id: 'a', Priority: 1000 })] });
+  const names = async (): Promise<string[]> => (await host.hns.getEndpoint(ep.ID!)).Policies!.map((p) => (p.Settings as { Id?: string }).Id ?? p.Type);
+  // With the other policies re-sent first, nothing of the CNI's is lost.
+  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [nat, pa, acl({ Id: 'b', Priority: 1001 }), acl({ Id: 'c', Priority: 1002, Action: 'Block' })]));
+  t.deepEqual(await names(), ['OutBoundNAT', 'ProviderAddress', 'b', 'c']);
+  await rejectsWithHresult(t, host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [nat, nat])), HCN_E.POLICY_ALREADY_EXISTS);
   await rejectsWithHresult(t, host.hns.modifyEndpoint(ep.ID!, aclRequest('Remove', [acl({ Id: 'a', Priority: 1000 })])), HCN_E.POLICY_NOT_FOUND);
   await host.hns.modifyEndpoint(ep.ID!, aclRequest('Remove', [acl({ Id: 'b', Priority: 1001 })]));
-  t.is((await host.hns.getEndpoint(ep.ID!)).Policies?.length, 2);
+  t.deepEqual(await names(), ['OutBoundNAT', 'ProviderAddress', 'c']);
+  // An ACL-only Update (the undocumented case) is taken as replacing everything.
+  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [acl({ Id: 'd', Priority: 1000 })]));
+  t.deepEqual(await names(), ['d']);
   await rejectsWithHresult(t, host.hns.modifyEndpoint(ep.ID!, { ResourceType: 'Port', RequestType: 'Add', Settings: { Policies: [] } }), HCN_E.REQUEST_UNSUPPORTED);
 });
 

@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import type { RemoteSubnetRoutePolicySetting } from '../../src/hns/types.js';
 import type { HostRoute } from '../../src/routes/route-table.js';
-import { formatSimState, type SimStateDocument } from '../../src/sim/state-file.js';
+import { editSimStateFile } from '../../src/sim/state-edit.js';
+import type { SimStateDocument } from '../../src/sim/state-file.js';
 import { readHostFile, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
 import { DaemonProcess } from './daemon-process.js';
 import { waitFor } from './wait.js';
@@ -38,11 +38,9 @@ export class SimHostFile {
     );
   }
 
-  /** Drift: someone edits the host behind the daemon's back. */
+  /** Drift: someone edits the host behind the daemon's back (under the file's lock, as a tool should). */
   async edit(mutate: (state: SimStateDocument) => void): Promise<void> {
-    const state = await this.state();
-    mutate(state);
-    await writeFile(this.path, formatSimState(state));
+    await editSimStateFile(this.path, mutate);
   }
 }
 
