@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import test from 'ava';
-import type { KubeSubnetError } from '../../../src/lease/kube/errors.js';
-import { loadKubeConfig } from '../../../src/lease/kube/kube-config.js';
-import { createKubeSubnetManager } from '../../../src/lease/kube/kube-subnet-manager.js';
-import { silentLogger } from '../../../src/log.js';
-import { KubeApiServer } from '../../support/kube-api-server.js';
-import { NET_CONF, TEST_TIMINGS } from '../../support/kube-fixtures.js';
+import type { KubeError } from '../../src/kube/errors.js';
+import { loadKubeConfig } from '../../src/kube/kube-config.js';
+import { createKubeSubnetManager } from '../../src/lease/kube/kube-subnet-manager.js';
+import { silentLogger } from '../../src/log.js';
+import { KubeApiServer } from '../support/kube-api-server.js';
+import { NET_CONF, TEST_TIMINGS } from '../support/kube-fixtures.js';
 
 test('--kube-api-url replaces the server of the kubeconfig file, keeping its CA and token', async (t) => {
   const server = await KubeApiServer.start();
@@ -27,13 +27,13 @@ test('--kube-api-url replaces the server of the kubeconfig file, keeping its CA 
   await manager.markNetworkUp(new AbortController().signal);
 
   t.is(server.requestsTo('PATCH', '/api/v1/nodes/win-1/status').length, 1);
-  t.is(loadKubeConfig({ kubeApiUrl: server.url, kubeconfigFile: wrong }).getCurrentCluster()?.server, server.url);
+  t.is(loadKubeConfig({ kubeApiUrl: server.url, kubeconfigFile: wrong }).server, server.url);
 });
 
 test('an unreadable kubeconfig file is a KUBE_CONFIG error naming it', (t) => {
   const err = t.throws(() => loadKubeConfig({ kubeApiUrl: '', kubeconfigFile: '/nonexistent/kubeconfig' }));
-  t.is((err as KubeSubnetError).code, 'KUBE_CONFIG');
-  t.deepEqual((err as KubeSubnetError).context, { kubeApiUrl: '', kubeconfigFile: '/nonexistent/kubeconfig' });
+  t.is((err as KubeError).code, 'KUBE_CONFIG');
+  t.deepEqual((err as KubeError).context, { kubeApiUrl: '', kubeconfigFile: '/nonexistent/kubeconfig' });
 });
 
 test('a wrong token is an API error with the HTTP status, retried until attempts run out', async (t) => {
@@ -60,7 +60,7 @@ test('a wrong token is an API error with the HTTP status, retried until attempts
       new AbortController().signal,
     ),
   );
-  t.is((err as KubeSubnetError).code, 'KUBE_API');
-  t.like((err as KubeSubnetError).context, { call: 'get', object: 'node "win-1"', status: 401 });
+  t.is((err as KubeError).code, 'KUBE_API');
+  t.like((err as KubeError).context, { call: 'get', object: 'node "win-1"', status: 401 });
   t.is(server.requestsTo('GET', '/api/v1/nodes/win-1').length, 2);
 });
