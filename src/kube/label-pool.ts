@@ -1,0 +1,53 @@
+/** A label (or selector) map as read from the API: frozen, and shared between equal maps. */
+export type Labels = Readonly<Record<string, string>>;
+
+const NO_LABELS: Labels = Object.freeze({});
+
+/**
+ * Shares equal label maps between objects: the pods of one ReplicaSet carry the same labels, so
+ * 10,000 pods hold a few hundred maps, not 10,000. Entries are weak, so a map no object uses
+ * any more is collected and its entry removed; the pool never grows with churn. Sharing also
+ * makes "labels unchanged" a reference comparison.
+ */
+export class LabelPool {
+  readonly #maps = new Map<string, WeakRef<Labels>>();
+  readonly #cleanup = new FinalizationRegistry<string>((key) => {
+    if (this.#maps.get(key)?.deref() === undefined) this.#maps.delete(key);
+  });
+
+  /** The shared map equal to `raw` (string values only; anything else is dropped). */
+  intern(raw: unknown): Labels {
+    if (typeof raw !== 'object' || raw === null) return NO_LABELS;
+    const entries = Object.entries(raw as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+    if (entries.length === 0) return NO_LABELS;
+    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const key = JSON.stringify(entries);
+    const shared = this.#maps.get(key)?.deref();
+    if (shared) return shared;
+    const labels: Labels = Object.freeze(Object.fromEntries(entries));
+    this.#maps.set(key, new WeakRef(labels));
+    this.#cleanup.register(labels, key);
+    return labels;
+  }
+
+  /** Maps currently shared (for measurements). */
+  get size(): number {
+    return this.#maps.size;
+  }
+}
+
+/**
+ * Shares short strings that repeat across objects (namespace and node names): 10,000 pods on
+ * 100 nodes hold 100 node-name strings, not 10,000 copies. Holds every name the cluster has had
+ * while the watch runs (a few bytes each).
+ */
+export class NamePool {
+  readonly #names = new Map<string, string>();
+
+  intern(name: string): string {
+    const shared = this.#names.get(name);
+    if (shared !== undefined) return shared;
+    this.#names.set(name, name);
+    return name;
+  }
+}

@@ -1,0 +1,112 @@
+import type { LabelPool, Labels, NamePool } from './label-pool.js';
+
+/** A container port that has a name (what a policy's named port resolves to on this pod). */
+export interface NamedPort {
+  readonly name: string;
+  readonly port: number;
+  /** `TCP`, `UDP` or `SCTP` (TCP when the pod spec omits it, as the API server defaults). */
+  readonly protocol: string;
+}
+
+/** What policy compilation needs of a Pod, never the whole object. */
+export interface PodView {
+  readonly namespace: string;
+  readonly name: string;
+  /** Shared between pods with equal labels (see LabelPool). */
+  readonly labels: Labels;
+  /** `status.podIPs` (else `status.podIP`); empty until the pod has an address. */
+  readonly ips: readonly string[];
+  /** `spec.nodeName`; "" while unscheduled. */
+  readonly nodeName: string;
+  readonly hostNetwork: boolean;
+  /** `status.phase`: Pending, Running, Succeeded, Failed or Unknown ("" when absent). */
+  readonly phase: string;
+  readonly namedPorts: readonly NamedPort[];
+}
+
+export interface ViewPools {
+  readonly labels: LabelPool;
+  readonly names: NamePool;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+
+interface RawPod {
+  metadata?: { name?: unknown; namespace?: unknown; labels?: unknown };
+  spec?: { nodeName?: unknown; hostNetwork?: unknown; containers?: unknown; initContainers?: unknown };
+  status?: { phase?: unknown; podIP?: unknown; podIPs?: unknown };
+}
+
+/**
+ * Reads a Pod from raw API JSON (a listed item and a watch event's object alike).
+ * @returns undefined when it has no namespace or name.
+ */
+export function readPod(raw: unknown, pools: ViewPools): PodView | undefined {
+  const pod = (raw ?? {}) as RawPod;
+  const name = pod.metadata?.name;
+  const namespace = pod.metadata?.namespace;
+  if (typeof name !== 'string' || name === '' || typeof namespace !== 'string' || namespace === '') return undefined;
+  const nodeName = typeof pod.spec?.nodeName === 'string' ? pools.names.intern(pod.spec.nodeName) : '';
+  return {
+    namespace: pools.names.intern(namespace),
+    name,
+    labels: pools.labels.intern(pod.metadata?.labels),
+    ips: podIps(pod.status),
+    nodeName,
+    hostNetwork: pod.spec?.hostNetwork === true,
+    phase: PHASES.find((phase) => phase === pod.status?.phase) ?? '',
+    namedPorts: namedPorts([...asArray(pod.spec?.containers), ...asArray(pod.spec?.initContainers).filter(isSidecar)]),
+  };
+}
+
+function podIps(status: RawPod['status']): readonly string[] {
+  const ips: string[] = [];
+  if (Array.isArray(status?.podIPs)) {
+    for (const entry of status.podIPs as { ip?: unknown }[]) if (typeof entry?.ip === 'string' && entry.ip !== '') ips.push(entry.ip);
+  }
+  if (ips.length === 0 && typeof status?.podIP === 'string' && status.podIP !== '') ips.push(status.podIP);
+  return ips.length === 0 ? NONE : ips;
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A native sidecar (an init container that keeps running) serves traffic; others do not. */
+function isSidecar(container: unknown): boolean {
+  return (container as { restartPolicy?: unknown } | null)?.restartPolicy === 'Always';
+}
+
+function namedPorts(containers: readonly unknown[]): readonly NamedPort[] {
+  const ports: NamedPort[] = [];
+  for (const container of containers as { ports?: unknown }[]) {
+    if (!Array.isArray(container?.ports)) continue;
+    for (const port of container.ports as { name?: unknown; containerPort?: unknown; protocol?: unknown }[]) {
+      if (typeof port?.name !== 'string' || port.name === '' || typeof port.containerPort !== 'number') continue;
+      const protocol = port.protocol === undefined ? 'TCP' : PROTOCOLS.find((p) => p === port.protocol);
+      if (protocol === undefined) continue;
+      ports.push({ name: port.name, port: port.containerPort, protocol });
+    }
+  }
+  return ports.length === 0 ? NONE : ports;
+}
+
+/** Field-by-field equality; label maps are shared, so they compare by reference. */
+export function samePod(a: PodView, b: PodView): boolean {
+  return (
+    a.labels === b.labels &&
+    a.nodeName === b.nodeName &&
+    a.hostNetwork === b.hostNetwork &&
+    a.phase === b.phase &&
+    a.namespace === b.namespace &&
+    a.name === b.name &&
+    sameList(a.ips, b.ips, (x, y) => x === y) &&
+    sameList(a.namedPorts, b.namedPorts, (x, y) => x.name === y.name && x.port === y.port && x.protocol === y.protocol)
+  );
+}
+
+export function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
+  return a.length === b.length && a.every((x, i) => same(x, b[i] as T));
+}
