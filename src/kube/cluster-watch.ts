@@ -1,10 +1,9 @@
 import type { Logger } from '../log.js';
 import type { KubeHttpClient } from './kube-http-client.js';
-import { LabelPool, NamePool } from './label-pool.js';
 import { runListWatch, type ListWatchTimings, type WatchedResource } from './list-watch.js';
 import { readNamespace, sameNamespace, type NamespaceView } from './namespace-view.js';
 import { readNetworkPolicy, sameNetworkPolicy, type NetworkPolicyView } from './network-policy-view.js';
-import { readPod, samePod, type PodView, type ViewPools } from './pod-view.js';
+import { newViewPools, readPod, samePod, type PodView } from './pod-view.js';
 import { ViewStore, type ViewChange, type ViewReader } from './view-store.js';
 
 /** The views of each watched kind. */
@@ -59,7 +58,7 @@ const RESOURCES = {
  */
 export async function watchCluster(options: ClusterWatchOptions, onEvent: (event: ClusterEvent) => void, signal: AbortSignal): Promise<void> {
   const { log } = options;
-  const pools: ViewPools = { labels: new LabelPool(), names: new NamePool() };
+  const pools = newViewPools();
   const stores: { [K in ClusterKind]: ViewStore<ClusterViewTypes[K]> } = {
     Pod: store('Pod', { read: (raw) => readPod(raw, pools), key: (pod) => `${pod.namespace}/${pod.name}`, same: samePod }),
     Namespace: store('Namespace', { read: (raw) => readNamespace(raw, pools), key: (ns) => ns.name, same: sameNamespace }),

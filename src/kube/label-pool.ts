@@ -4,16 +4,39 @@ export type Labels = Readonly<Record<string, string>>;
 const NO_LABELS: Labels = Object.freeze({});
 
 /**
+ * Shares equal immutable values between objects under a canonical key. Entries are weak: a
+ * value no object uses any more is collected and its entry removed, so the pool never grows
+ * with churn.
+ */
+export class WeakPool<T extends object> {
+  readonly #values = new Map<string, WeakRef<T>>();
+  readonly #cleanup = new FinalizationRegistry<string>((key) => {
+    if (this.#values.get(key)?.deref() === undefined) this.#values.delete(key);
+  });
+
+  /** The shared value for `key`, made (and frozen) by `make` the first time. */
+  intern(key: string, make: () => T): T {
+    const shared = this.#values.get(key)?.deref();
+    if (shared) return shared;
+    const value = Object.freeze(make());
+    this.#values.set(key, new WeakRef(value));
+    this.#cleanup.register(value, key);
+    return value;
+  }
+
+  /** Values currently shared (for measurements). */
+  get size(): number {
+    return this.#values.size;
+  }
+}
+
+/**
  * Shares equal label maps between objects: the pods of one ReplicaSet carry the same labels, so
- * 10,000 pods hold a few hundred maps, not 10,000. Entries are weak, so a map no object uses
- * any more is collected and its entry removed; the pool never grows with churn. Sharing also
- * makes "labels unchanged" a reference comparison.
+ * 10,000 pods hold a few hundred maps, not 10,000. Sharing also makes "labels unchanged" a
+ * reference comparison.
  */
 export class LabelPool {
-  readonly #maps = new Map<string, WeakRef<Labels>>();
-  readonly #cleanup = new FinalizationRegistry<string>((key) => {
-    if (this.#maps.get(key)?.deref() === undefined) this.#maps.delete(key);
-  });
+  readonly #pool = new WeakPool<Labels>();
 
   /** The shared map equal to `raw` (string values only; anything else is dropped). */
   intern(raw: unknown): Labels {
@@ -21,18 +44,12 @@ export class LabelPool {
     const entries = Object.entries(raw as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
     if (entries.length === 0) return NO_LABELS;
     entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const key = JSON.stringify(entries);
-    const shared = this.#maps.get(key)?.deref();
-    if (shared) return shared;
-    const labels: Labels = Object.freeze(Object.fromEntries(entries));
-    this.#maps.set(key, new WeakRef(labels));
-    this.#cleanup.register(labels, key);
-    return labels;
+    return this.#pool.intern(JSON.stringify(entries), () => Object.fromEntries(entries));
   }
 
   /** Maps currently shared (for measurements). */
   get size(): number {
-    return this.#maps.size;
+    return this.#pool.size;
   }
 }
 

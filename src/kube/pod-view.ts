@@ -1,4 +1,4 @@
-import type { LabelPool, Labels, NamePool } from './label-pool.js';
+import { LabelPool, NamePool, WeakPool, type Labels } from './label-pool.js';
 
 /** A container port that has a name (what a policy's named port resolves to on this pod). */
 export interface NamedPort {
@@ -27,6 +27,13 @@ export interface PodView {
 export interface ViewPools {
   readonly labels: LabelPool;
   readonly names: NamePool;
+  /** Named-port lists, shared between the pods of one template. */
+  readonly ports: WeakPool<readonly NamedPort[]>;
+}
+
+/** Fresh pools for one watch. */
+export function newViewPools(): ViewPools {
+  return { labels: new LabelPool(), names: new NamePool(), ports: new WeakPool() };
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -57,7 +64,7 @@ export function readPod(raw: unknown, pools: ViewPools): PodView | undefined {
     nodeName,
     hostNetwork: pod.spec?.hostNetwork === true,
     phase: PHASES.find((phase) => phase === pod.status?.phase) ?? '',
-    namedPorts: namedPorts([...asArray(pod.spec?.containers), ...asArray(pod.spec?.initContainers).filter(isSidecar)]),
+    namedPorts: namedPorts([...asArray(pod.spec?.containers), ...asArray(pod.spec?.initContainers).filter(isSidecar)], pools),
   };
 }
 
@@ -79,7 +86,7 @@ function isSidecar(container: unknown): boolean {
   return (container as { restartPolicy?: unknown } | null)?.restartPolicy === 'Always';
 }
 
-function namedPorts(containers: readonly unknown[]): readonly NamedPort[] {
+function namedPorts(containers: readonly unknown[], pools: ViewPools): readonly NamedPort[] {
   const ports: NamedPort[] = [];
   for (const container of containers as { ports?: unknown }[]) {
     if (!Array.isArray(container?.ports)) continue;
@@ -90,20 +97,21 @@ function namedPorts(containers: readonly unknown[]): readonly NamedPort[] {
       ports.push({ name: port.name, port: port.containerPort, protocol });
     }
   }
-  return ports.length === 0 ? NONE : ports;
+  if (ports.length === 0) return NONE;
+  return pools.ports.intern(JSON.stringify(ports), () => ports.map((port) => Object.freeze(port)));
 }
 
-/** Field-by-field equality; label maps are shared, so they compare by reference. */
+/** Field-by-field equality; label maps and port lists are shared, so they compare by reference. */
 export function samePod(a: PodView, b: PodView): boolean {
   return (
     a.labels === b.labels &&
+    a.namedPorts === b.namedPorts &&
     a.nodeName === b.nodeName &&
     a.hostNetwork === b.hostNetwork &&
     a.phase === b.phase &&
     a.namespace === b.namespace &&
     a.name === b.name &&
-    sameList(a.ips, b.ips, (x, y) => x === y) &&
-    sameList(a.namedPorts, b.namedPorts, (x, y) => x.name === y.name && x.port === y.port && x.protocol === y.protocol)
+    sameList(a.ips, b.ips, (x, y) => x === y)
   );
 }
 

@@ -1,7 +1,6 @@
 import test from 'ava';
-import { LabelPool, NamePool } from '../../src/kube/label-pool.js';
 import { readNetworkPolicy } from '../../src/kube/network-policy-view.js';
-import { readPod, type PodView } from '../../src/kube/pod-view.js';
+import { newViewPools, readPod, type PodView } from '../../src/kube/pod-view.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { ClusterCollector, namespaceObject, podObject, policyObject } from '../support/kube-fixtures.js';
 import { waitFor } from '../support/wait.js';
@@ -220,7 +219,7 @@ test('a listed policy and the same policy watched give identical views; a typed 
   const watched = collector.policies.get('web/watched-copy')!;
   t.deepEqual({ ...watched, name: listed.name }, listed);
 
-  const pools = { labels: new LabelPool(), names: new NamePool() };
+  const pools = newViewPools();
   const typed = { metadata: { namespace: 'web', name: 'allow-clients' }, spec: { ...POLICY_SPEC, ingress: POLICY_SPEC.ingress.map(({ from, ...rest }) => ({ ...rest, _from: from })) } };
   t.deepEqual(readNetworkPolicy(typed, pools), listed);
 });
@@ -255,7 +254,7 @@ test('failing lists are retried with back-off; the snapshot waits for every kind
 });
 
 test('pod views read podIPs, hostNetwork, protocols and native sidecar ports; unnamed ports are dropped', (t) => {
-  const pools = { labels: new LabelPool(), names: new NamePool() };
+  const pools = newViewPools();
   const raw = {
     metadata: { namespace: 'ns', name: 'p' },
     spec: {
