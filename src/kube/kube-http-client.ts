@@ -57,7 +57,10 @@ export class KubeHttpClient {
         clearTimeout(timer);
         timer = setTimeout(() => settle(new WatchSilentError(context.object, silenceMs)), silenceMs);
       };
+      let settled = false;
       const settle = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         res.off('data', onData);
@@ -85,7 +88,8 @@ export class KubeHttpClient {
         settle();
       });
       res.once('error', (err) => settle(new KubeApiError(context.call, context.object, err)));
-      res.once('aborted', () => settle(new KubeApiError(context.call, context.object, new Error('the server closed the stream'))));
+      // A connection lost mid-stream may end with 'close' alone: never wait for the silence timer.
+      res.once('close', () => settle(new KubeApiError(context.call, context.object, new Error('the connection closed before the stream ended'))));
       signal.addEventListener('abort', onAbort, { once: true });
       arm();
     });

@@ -34,7 +34,7 @@ async function cluster(): Promise<KubeApiServer> {
 
 async function started(server: KubeApiServer, options: ConstructorParameters<typeof ClusterCollector>[1] = {}): Promise<ClusterCollector> {
   const collector = new ClusterCollector(server, options);
-  await waitFor(() => collector.snapshots === 1 && server.activeWatches === 3, { what: 'the snapshot and three watches' });
+  await waitFor(() => collector.snapshots === 1 && server.activeWatches === 3, { timeoutMs: 30_000, what: 'the snapshot and three watches' });
   return collector;
 }
 
