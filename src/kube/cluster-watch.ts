@@ -26,14 +26,12 @@ export interface ClusterViews {
  * What a policy controller consumes: one `snapshot` once pods, namespaces and policies have all
  * been listed, then an `upsert` or `delete` per change that alters a view (a pod's status
  * heartbeat or an annotation yields nothing). After a relist (410 Gone) only the differences
- * come, as upserts and deletes.
+ * come, as upserts and deletes. The snapshot's maps are the live stores: read them during the
+ * call (or copy what is needed), do not keep them.
  */
 export type ClusterEvent =
   | { readonly type: 'snapshot'; readonly views: ClusterViews }
   | { [K in ClusterKind]: ViewChange<ClusterViewTypes[K]> & { readonly kind: K } }[ClusterKind];
-
-/** Reads a NetworkPolicy from raw JSON; the compiler's parser can take the default's place. */
-export type PolicyReader = ViewReader<NetworkPolicyView>;
 
 export interface ClusterWatchOptions {
   readonly client: KubeHttpClient;

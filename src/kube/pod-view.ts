@@ -115,6 +115,7 @@ export function samePod(a: PodView, b: PodView): boolean {
   );
 }
 
+/** Same length and pairwise `same`. */
 export function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
   return a.length === b.length && a.every((x, i) => same(x, b[i] as T));
 }
