@@ -69,3 +69,23 @@ test('an exec credential plugin is handed to the client library, loaded only the
   t.true(result.loaded > 0);
   t.true(result.barrel);
 });
+
+test('the daemon and the etcd subnet manager load nothing of the Kubernetes client library', async (t) => {
+  const modules = ['../../src/cli/run-cli.js', '../../src/cli/subnet-manager-choice.js', '../../src/lease/etcd/etcd-subnet-manager.js', '../../src/daemon/daemon.js'].map((path) =>
+    fileURLToPath(new URL(path, import.meta.url)),
+  );
+  const child = `
+import { registerHooks } from 'node:module';
+const loaded = [];
+registerHooks({
+  load(url, context, next) {
+    if (url.includes('/node_modules/@kubernetes/client-node/')) loaded.push(url);
+    return next(url, context);
+  },
+});
+for (const path of JSON.parse(process.env.MODULES)) await import(path);
+console.log(JSON.stringify(loaded));
+`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, MODULES: JSON.stringify(modules) } });
+  t.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1) as string), []);
+});
