@@ -1,16 +1,17 @@
 import type { Logger } from '../log.js';
 import type { KubeHttpClient } from './kube-http-client.js';
 import { runListWatch, type ListWatchTimings, type WatchedResource } from './list-watch.js';
-import { readNamespace, sameNamespace, type NamespaceView } from './namespace-view.js';
-import { readNetworkPolicy, sameNetworkPolicy, type NetworkPolicyView } from './network-policy-view.js';
-import { newViewPools, readPod, samePod, type PodView } from './pod-view.js';
+import type { NamespaceView, PodView, PolicyView } from '../policy/model.js';
+import { readNamespace, sameNamespace } from './namespace-view.js';
+import { readNetworkPolicy, samePolicy } from './network-policy-view.js';
+import { newViewPools, readPod, samePod } from './pod-view.js';
 import { ViewStore, type ViewChange, type ViewReader } from './view-store.js';
 
 /** The views of each watched kind. */
 export interface ClusterViewTypes {
   readonly Pod: PodView;
   readonly Namespace: NamespaceView;
-  readonly NetworkPolicy: NetworkPolicyView;
+  readonly NetworkPolicy: PolicyView;
 }
 
 export type ClusterKind = keyof ClusterViewTypes;
@@ -19,7 +20,7 @@ export type ClusterKind = keyof ClusterViewTypes;
 export interface ClusterViews {
   readonly pods: ReadonlyMap<string, PodView>;
   readonly namespaces: ReadonlyMap<string, NamespaceView>;
-  readonly policies: ReadonlyMap<string, NetworkPolicyView>;
+  readonly policies: ReadonlyMap<string, PolicyView>;
 }
 
 /**
@@ -49,7 +50,7 @@ const RESOURCES = {
 
 /**
  * Watches Pods and NetworkPolicies of all namespaces, and Namespaces, keeping per object only
- * the compact view policy compilation needs, and reports to `onEvent` (synchronously; a throw
+ * the compact view policy compilation needs (the views of src/policy/model.ts), and reports to `onEvent` (synchronously; a throw
  * is logged). Each kind runs the supervised list-watch (paged lists, resume, relist on 410).
  * Resolves when `signal` aborts. RBAC: list and watch of pods, namespaces and
  * networking.k8s.io networkpolicies.
@@ -61,9 +62,9 @@ export async function watchCluster(options: ClusterWatchOptions, onEvent: (event
     Pod: store('Pod', { read: (raw) => readPod(raw, pools), key: (pod) => `${pod.namespace}/${pod.name}`, same: samePod }),
     Namespace: store('Namespace', { read: (raw) => readNamespace(raw, pools), key: (ns) => ns.name, same: sameNamespace }),
     NetworkPolicy: store('NetworkPolicy', {
-      read: (raw) => readNetworkPolicy(raw, pools),
+      read: readNetworkPolicy,
       key: (policy) => `${policy.namespace}/${policy.name}`,
-      same: sameNetworkPolicy,
+      same: samePolicy,
     }),
   };
 

@@ -1,5 +1,4 @@
-/** A label (or selector) map as read from the API: frozen, and shared between equal maps. */
-export type Labels = Readonly<Record<string, string>>;
+import type { Labels } from '../policy/model.js';
 
 const NO_LABELS: Labels = Object.freeze({});
 

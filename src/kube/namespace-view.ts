@@ -1,12 +1,5 @@
-import type { Labels } from './label-pool.js';
+import type { NamespaceView } from '../policy/model.js';
 import type { ViewPools } from './pod-view.js';
-
-/** What policy compilation needs of a Namespace: its name and labels. */
-export interface NamespaceView {
-  readonly name: string;
-  /** Shared between namespaces with equal labels (see LabelPool). */
-  readonly labels: Labels;
-}
 
 /**
  * Reads a Namespace from raw API JSON (listed or watched alike).

@@ -1,28 +1,5 @@
-import { LabelPool, NamePool, WeakPool, type Labels } from './label-pool.js';
-
-/** A container port that has a name (what a policy's named port resolves to on this pod). */
-export interface NamedPort {
-  readonly name: string;
-  readonly port: number;
-  /** `TCP`, `UDP` or `SCTP` (TCP when the pod spec omits it, as the API server defaults). */
-  readonly protocol: string;
-}
-
-/** What policy compilation needs of a Pod, never the whole object. */
-export interface PodView {
-  readonly namespace: string;
-  readonly name: string;
-  /** Shared between pods with equal labels (see LabelPool). */
-  readonly labels: Labels;
-  /** `status.podIPs` (else `status.podIP`); empty until the pod has an address. */
-  readonly ips: readonly string[];
-  /** `spec.nodeName`; "" while unscheduled. */
-  readonly nodeName: string;
-  readonly hostNetwork: boolean;
-  /** `status.phase`: Pending, Running, Succeeded, Failed or Unknown ("" when absent). */
-  readonly phase: string;
-  readonly namedPorts: readonly NamedPort[];
-}
+import type { NamedPort, PodView, PolicyProtocol } from '../policy/model.js';
+import { LabelPool, NamePool, WeakPool } from './label-pool.js';
 
 export interface ViewPools {
   readonly labels: LabelPool;
@@ -38,7 +15,7 @@ export function newViewPools(): ViewPools {
 
 const NONE: readonly never[] = Object.freeze([]);
 const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
-const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+const PROTOCOLS: readonly PolicyProtocol[] = ['TCP', 'UDP', 'SCTP'];
 
 interface RawPod {
   metadata?: { name?: unknown; namespace?: unknown; labels?: unknown };
@@ -47,7 +24,9 @@ interface RawPod {
 }
 
 /**
- * Reads a Pod from raw API JSON (a listed item and a watch event's object alike).
+ * Reads a Pod from raw API JSON (a listed item and a watch event's object alike) into the
+ * compiler's compact view: label maps and port lists shared, namespace and node names pooled,
+ * `nodeName` "" while unscheduled, `phase` "" when absent, protocol TCP when omitted.
  * @returns undefined when it has no namespace or name.
  */
 export function readPod(raw: unknown, pools: ViewPools): PodView | undefined {
@@ -92,7 +71,7 @@ function namedPorts(containers: readonly unknown[], pools: ViewPools): readonly 
     if (!Array.isArray(container?.ports)) continue;
     for (const port of container.ports as { name?: unknown; containerPort?: unknown; protocol?: unknown }[]) {
       if (typeof port?.name !== 'string' || port.name === '' || typeof port.containerPort !== 'number') continue;
-      const protocol = port.protocol === undefined ? 'TCP' : PROTOCOLS.find((p) => p === port.protocol);
+      const protocol: PolicyProtocol | undefined = port.protocol === undefined ? 'TCP' : PROTOCOLS.find((p) => p === port.protocol);
       if (protocol === undefined) continue;
       ports.push({ name: port.name, port: port.containerPort, protocol });
     }

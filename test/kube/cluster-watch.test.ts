@@ -1,8 +1,12 @@
 import test from 'ava';
 import { readNetworkPolicy } from '../../src/kube/network-policy-view.js';
-import { newViewPools, readPod, type PodView } from '../../src/kube/pod-view.js';
+import { newViewPools, readPod } from '../../src/kube/pod-view.js';
+import type { PodView } from '../../src/policy/model.js';
+import { parseNetworkPolicy } from '../../src/policy/parse-network-policy.js';
+import { PolicyState } from '../../src/policy/policy-state.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { ClusterCollector, namespaceObject, podObject, policyObject } from '../support/kube-fixtures.js';
+import { reach } from '../policy/policy-fixtures.js';
 import { waitFor } from '../support/wait.js';
 
 /** A policy using every peer form, named ports and both directions. */
@@ -64,7 +68,10 @@ test('the snapshot comes first, once pods, namespaces and policies are listed, h
     ['db', { 'kubernetes.io/metadata.name': 'db' }],
     ['web', { 'kubernetes.io/metadata.name': 'web', team: 'a' }],
   ]);
-  t.deepEqual(collector.policies.get('web/allow-clients'), { namespace: 'web', name: 'allow-clients', spec: POLICY_SPEC });
+  const policy = collector.policies.get('web/allow-clients')!;
+  t.deepEqual(policy, parseNetworkPolicy(policyObject('web', 'allow-clients', POLICY_SPEC)));
+  t.is(policy.ingress[0]!.peers.length, 2, 'the listed rule keeps its peers');
+  t.deepEqual(policy.problems, []);
   // Equal label maps are one shared object.
   t.is(collector.pods.get('web/web-1')!.labels, collector.pods.get('web/web-2')!.labels);
   // Each kind listed in pages of 500.
@@ -114,7 +121,7 @@ test('objects of each kind added, changed and deleted become upserts and deletes
   t.deepEqual(byKind('NetworkPolicy'), ['NetworkPolicy upsert db/deny-all', 'NetworkPolicy upsert web/allow-clients', 'NetworkPolicy delete db/deny-all']);
   const labelChange = collector.events.find((e) => e.type === 'upsert' && e.key === 'db/pending');
   t.like(labelChange, { kind: 'Pod', previous: { labels: { app: 'db' } }, object: { labels: { app: 'db', tier: 'backend' } } });
-  t.deepEqual((collector.policies.get('web/allow-clients')!.spec as { policyTypes: string[] }).policyTypes, ['Ingress']);
+  t.deepEqual(collector.policies.get('web/allow-clients')!.policyTypes, { ingress: true, egress: false });
   t.deepEqual([...collector.pods.keys()].sort(), ['db/db-0', 'db/pending', 'web/web-1']);
   t.deepEqual([...collector.namespaces.keys()].sort(), ['db', 'web']);
 });
@@ -219,9 +226,42 @@ test('a listed policy and the same policy watched give identical views; a typed 
   const watched = collector.policies.get('web/watched-copy')!;
   t.deepEqual({ ...watched, name: listed.name }, listed);
 
-  const pools = newViewPools();
   const typed = { metadata: { namespace: 'web', name: 'allow-clients' }, spec: { ...POLICY_SPEC, ingress: POLICY_SPEC.ingress.map(({ from, ...rest }) => ({ ...rest, _from: from })) } };
-  t.deepEqual(readNetworkPolicy(typed, pools), listed);
+  t.deepEqual(readNetworkPolicy(typed), listed);
+});
+
+/** The compiler's state fed only from what a watch consumer receives. */
+function stateFrom(collector: ClusterCollector): PolicyState {
+  const state = new PolicyState({ nodeName: 'win-1', nodeIps: ['192.168.1.10'] });
+  for (const view of collector.namespaces.values()) state.applyNamespace({ type: 'upsert', view });
+  for (const view of collector.pods.values()) state.applyPod({ type: 'upsert', view });
+  for (const view of collector.policies.values()) state.applyPolicy({ type: 'upsert', view });
+  return state;
+}
+
+test('a policy listed at start-up and the same policy arriving by watch compile to identical ACLs', async (t) => {
+  const listedServer = await cluster();
+  t.teardown(() => listedServer.close());
+  const watchedServer = await cluster();
+  t.teardown(() => watchedServer.close());
+  watchedServer.remove('networkpolicies', 'web/allow-clients');
+  const listing = await started(listedServer);
+  t.teardown(() => listing.stop());
+  const watching = await started(watchedServer);
+  t.teardown(() => watching.stop());
+  watchedServer.put('networkpolicies', policyObject('web', 'allow-clients', POLICY_SPEC));
+  await waitFor(() => watching.policies.has('web/allow-clients'), { timeoutMs: 30_000, what: 'the watched policy' });
+
+  const listed = stateFrom(listing).compile('web/web-1')!;
+  const watched = stateFrom(watching).compile('web/web-1')!;
+  t.is(JSON.stringify(watched.acls), JSON.stringify(listed.acls));
+  t.true(listed.acls.length > 0);
+  // The listed rule is not "from anyone": only its ipBlock (minus the except) and selected pods.
+  const verdict = reach(listed.acls);
+  t.true(verdict.in('10.2.0.1', 8080));
+  t.false(verdict.in('10.1.0.1', 8080));
+  t.false(verdict.in('172.16.0.1', 8080));
+  t.false(verdict.in('10.2.0.1', 9090));
 });
 
 test('a silent watch is restarted and a malformed line skipped; nothing is lost', async (t) => {

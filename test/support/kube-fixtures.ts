@@ -7,9 +7,7 @@ import { parseIp4Net } from '../../src/net/ip.js';
 import type { ClusterEvent } from '../../src/kube/cluster-watch.js';
 import { loadKubeConfig } from '../../src/kube/kube-config.js';
 import { KubeHttpClient } from '../../src/kube/kube-http-client.js';
-import type { NamespaceView } from '../../src/kube/namespace-view.js';
-import type { NetworkPolicyView } from '../../src/kube/network-policy-view.js';
-import type { PodView } from '../../src/kube/pod-view.js';
+import type { NamespaceView, PodView, PolicyView } from '../../src/policy/model.js';
 import { watchCluster } from '../../src/kube/cluster-watch.js';
 import type { KubeApiServer, StoredObject } from './kube-api-server.js';
 
@@ -164,7 +162,7 @@ export class ClusterCollector {
   readonly events: ClusterEvent[] = [];
   readonly pods = new Map<string, PodView>();
   readonly namespaces = new Map<string, NamespaceView>();
-  readonly policies = new Map<string, NetworkPolicyView>();
+  readonly policies = new Map<string, PolicyView>();
   readonly done: Promise<void>;
   readonly #stop = new AbortController();
   readonly #client: KubeHttpClient;
