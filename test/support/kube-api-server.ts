@@ -122,19 +122,13 @@ export class KubeApiServer {
 
   addNode(input: NodeInput): TestNode {
     if (this.#store.get('nodes', input.name)) throw new Error(`node ${input.name} exists`);
-    const node: TestNode = {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: input.name, uid: '', resourceVersion: '' },
-      spec: {},
-      status: { conditions: [] },
-    };
-    if (input.annotations) node.metadata.annotations = { ...input.annotations };
-    if (input.labels) node.metadata.labels = { ...input.labels };
-    if (input.podCIDR !== undefined) node.spec.podCIDR = input.podCIDR;
-    if (input.podCIDRs !== undefined) node.spec.podCIDRs = [...input.podCIDRs];
-    delete (node.metadata as { uid?: string }).uid;
-    return this.#put('nodes', node as unknown as StoredObject) as unknown as TestNode;
+    const metadata: StoredObject['metadata'] = { name: input.name };
+    if (input.annotations) metadata['annotations'] = { ...input.annotations };
+    if (input.labels) metadata['labels'] = { ...input.labels };
+    const spec: TestNode['spec'] = {};
+    if (input.podCIDR !== undefined) spec.podCIDR = input.podCIDR;
+    if (input.podCIDRs !== undefined) spec.podCIDRs = [...input.podCIDRs];
+    return this.#put('nodes', { metadata, spec, status: { conditions: [] } }) as unknown as TestNode;
   }
 
   /** Changes a node in place (as another controller would) and emits MODIFIED. */
