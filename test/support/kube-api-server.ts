@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyStatusPatch, type NodeStatusPatch, type TestNode } from './kube-node-patch.js';
+import { KIND_OF, KubeResourceStore, type HistoryEntry, type KindName, type StoredObject } from './kube-resource-store.js';
 import { testTlsMaterial } from './kube-tls.js';
 
 export type { TestNode } from './kube-node-patch.js';
+export type { KindName, StoredObject } from './kube-resource-store.js';
 
 export interface NodeInput {
   name: string;
@@ -28,15 +30,11 @@ export interface RecordedRequest {
 
 interface WatchConnection {
   readonly res: ServerResponse;
-  readonly nodeName: string | undefined;
+  readonly kind: KindName;
+  /** Only this object (a `metadata.name=` field selector). */
+  readonly name: string | undefined;
   readonly bookmarks: boolean;
   paused: boolean;
-}
-
-interface HistoryEntry {
-  readonly rv: number;
-  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  readonly node: TestNode;
 }
 
 interface InjectedFailure {
@@ -48,10 +46,20 @@ interface InjectedFailure {
 
 const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
 
+/** List and watch URLs: nodes, namespaces, pods and networkpolicies of all namespaces. */
+const COLLECTIONS: ReadonlyMap<string, KindName> = new Map([
+  ['/api/v1/nodes', 'nodes'],
+  ['/api/v1/namespaces', 'namespaces'],
+  ['/api/v1/pods', 'pods'],
+  ['/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies'],
+]);
+
 /**
- * A small HTTPS Kubernetes API server for the kube subnet manager's tests: nodes (get, list,
- * watch from a resourceVersion, 410 for an expired one), the nodes/status PATCH (strategic
- * merge of metadata.annotations and of status.conditions by type), and pods get. Bearer token
+ * A small HTTPS Kubernetes API server for the tests: nodes, namespaces, pods (all namespaces)
+ * and networking.k8s.io/v1 networkpolicies (all namespaces), each listed in pages (`limit`,
+ * `continue` over a consistent snapshot) and watched from a resourceVersion (410 Gone for an
+ * expired resourceVersion or continue token); node and pod get, and the nodes/status PATCH
+ * (strategic merge of metadata.annotations and of status.conditions by type). Bearer token
  * auth and a CA it generates, as a real server has. Tests steer it through the methods below
  * and read `requests` to check what the client sent.
  */
@@ -60,18 +68,16 @@ export class KubeApiServer {
   /** How an expired resourceVersion is reported on a watch: an ERROR event in a 200 stream (a
    * real server) or an HTTP 410 response. */
   goneAs: 'event' | 'status' = 'event';
+  /** Serves at most this many objects a page, whatever `limit` the client asks for. */
+  maxPageSize: number | undefined;
 
   readonly #server: Server;
   readonly #dir: string;
-  readonly #nodes = new Map<string, TestNode>();
-  readonly #pods = new Map<string, { nodeName: string }>();
+  readonly #store = new KubeResourceStore();
   readonly #watches = new Set<WatchConnection>();
   readonly #failures: InjectedFailure[] = [];
-  #history: HistoryEntry[] = [];
-  #rv = 100;
-  /** Watches from a resourceVersion below this get 410 Gone. */
-  #oldestRv = 0;
-  #uid = 0;
+  /** Called before each list page is sent (tests change the cluster between pages). */
+  #beforePage: ((kind: KindName, continued: boolean) => void) | undefined;
 
   readonly url: string;
   readonly token: string;
@@ -115,45 +121,61 @@ export class KubeApiServer {
   // ---- controls -------------------------------------------------------------------------
 
   addNode(input: NodeInput): TestNode {
-    if (this.#nodes.has(input.name)) throw new Error(`node ${input.name} exists`);
-    const node: TestNode = {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: input.name, uid: `uid-${++this.#uid}`, resourceVersion: '' },
-      spec: {},
-      status: { conditions: [] },
-    };
-    if (input.annotations) node.metadata.annotations = { ...input.annotations };
-    if (input.labels) node.metadata.labels = { ...input.labels };
-    if (input.podCIDR !== undefined) node.spec.podCIDR = input.podCIDR;
-    if (input.podCIDRs !== undefined) node.spec.podCIDRs = [...input.podCIDRs];
-    this.#commit('ADDED', node);
-    return clone(node);
+    if (this.#store.get('nodes', input.name)) throw new Error(`node ${input.name} exists`);
+    const metadata: StoredObject['metadata'] = { name: input.name };
+    if (input.annotations) metadata['annotations'] = { ...input.annotations };
+    if (input.labels) metadata['labels'] = { ...input.labels };
+    const spec: TestNode['spec'] = {};
+    if (input.podCIDR !== undefined) spec.podCIDR = input.podCIDR;
+    if (input.podCIDRs !== undefined) spec.podCIDRs = [...input.podCIDRs];
+    return this.#put('nodes', { metadata, spec, status: { conditions: [] } }) as unknown as TestNode;
   }
 
   /** Changes a node in place (as another controller would) and emits MODIFIED. */
   updateNode(name: string, mutate: (node: TestNode) => void): TestNode {
-    const node = this.#nodes.get(name);
-    if (!node) throw new Error(`no node ${name}`);
-    const copy = clone(node);
-    mutate(copy);
-    this.#commit('MODIFIED', copy);
-    return clone(copy);
+    return this.update('nodes', name, mutate as unknown as (object: StoredObject) => void) as unknown as TestNode;
   }
 
   deleteNode(name: string): void {
-    const node = this.#nodes.get(name);
-    if (!node) throw new Error(`no node ${name}`);
-    this.#commit('DELETED', clone(node));
+    this.remove('nodes', name);
   }
 
   node(name: string): TestNode | undefined {
-    const node = this.#nodes.get(name);
-    return node ? clone(node) : undefined;
+    return this.get('nodes', name) as unknown as TestNode | undefined;
   }
 
+  /** A pod scheduled on `nodeName` (what node-name resolution reads; it is listed too). */
   addPod(namespace: string, name: string, nodeName: string): void {
-    this.#pods.set(`${namespace}/${name}`, { nodeName });
+    this.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { nodeName, containers: [] }, status: {} });
+  }
+
+  /** Creates or replaces an object (ADDED or MODIFIED); returns it as stored. */
+  put(kind: KindName, object: StoredObject): StoredObject {
+    return this.#put(kind, object);
+  }
+
+  /** Changes an object (as another controller would) and emits MODIFIED. */
+  update(kind: KindName, key: string, mutate: (object: StoredObject) => void): StoredObject {
+    const existing = this.#store.get(kind, key);
+    if (!existing) throw new Error(`no ${kind} ${key}`);
+    const copy = clone(existing);
+    mutate(copy);
+    return this.#put(kind, copy);
+  }
+
+  /** Deletes an object (`namespace/name` for namespaced kinds) and emits DELETED. */
+  remove(kind: KindName, key: string): void {
+    this.#publish(this.#store.remove(kind, key));
+  }
+
+  get(kind: KindName, key: string): StoredObject | undefined {
+    const object = this.#store.get(kind, key);
+    return object ? clone(object) : undefined;
+  }
+
+  /** Runs `hook` before each list page is served (to change the cluster mid-list). */
+  beforeEachPage(hook: ((kind: KindName, continued: boolean) => void) | undefined): void {
+    this.#beforePage = hook;
   }
 
   /** Ends every open watch stream cleanly (as a server restart or its timeout does). */
@@ -170,19 +192,26 @@ export class KubeApiServer {
     return this.#watches.size;
   }
 
-  /** Forgets the event history: any watch from a resourceVersion before now gets 410 Gone. */
+  /**
+   * Forgets the event history and open paged lists: any watch from a resourceVersion before
+   * now, and any continue token, gets 410 Gone.
+   */
   expireResourceVersions(): void {
-    this.#oldestRv = this.#rv;
-    this.#history = [];
+    this.#store.expire();
   }
 
   /** Sends a BOOKMARK to watches that asked for them. */
   sendBookmarks(): void {
     for (const watch of this.#watches) {
       if (watch.bookmarks && !watch.paused) {
-        writeEvent(watch.res, 'BOOKMARK', { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) } });
+        writeEvent(watch.res, 'BOOKMARK', { kind: KIND_OF[watch.kind], apiVersion: 'v1', metadata: { resourceVersion: this.resourceVersion } });
       }
     }
+  }
+
+  /** Writes a line that is not JSON to every open watch (a broken proxy, a server bug). */
+  sendMalformedLine(): void {
+    for (const watch of this.#watches) if (!watch.paused) watch.res.write('{"type":"MODIFIED","object":\n');
   }
 
   /** The next `times` requests matching method and path are answered with `status`. */
@@ -190,15 +219,20 @@ export class KubeApiServer {
     this.#failures.push({ method, path, status, remaining: times });
   }
 
-  /** Watch streams currently open and not paused. */
-  get activeWatches(): number {
+  /** Watch streams currently open and not paused (of one kind, or of all). */
+  activeWatchesOf(kind?: KindName): number {
     let count = 0;
-    for (const watch of this.#watches) if (!watch.paused) count++;
+    for (const watch of this.#watches) if (!watch.paused && (kind === undefined || watch.kind === kind)) count++;
     return count;
   }
 
+  /** Watch streams currently open and not paused. */
+  get activeWatches(): number {
+    return this.activeWatchesOf();
+  }
+
   get resourceVersion(): string {
-    return String(this.#rv);
+    return String(this.#store.resourceVersion);
   }
 
   requestsTo(method: string, path: string): RecordedRequest[] {
@@ -215,16 +249,16 @@ export class KubeApiServer {
 
   // ---- state ----------------------------------------------------------------------------
 
-  #commit(type: HistoryEntry['type'], node: TestNode): void {
-    this.#rv++;
-    node.metadata.resourceVersion = String(this.#rv);
-    if (type === 'DELETED') this.#nodes.delete(node.metadata.name);
-    else this.#nodes.set(node.metadata.name, node);
-    const entry: HistoryEntry = { rv: this.#rv, type, node: clone(node) };
-    this.#history.push(entry);
+  #put(kind: KindName, object: StoredObject): StoredObject {
+    const entry = this.#store.put(kind, { apiVersion: kind === 'networkpolicies' ? 'networking.k8s.io/v1' : 'v1', kind: KIND_OF[kind], ...object });
+    this.#publish(entry);
+    return clone(entry.object);
+  }
+
+  #publish(entry: HistoryEntry): void {
     for (const watch of this.#watches) {
-      if (!watch.paused && (watch.nodeName === undefined || watch.nodeName === node.metadata.name)) {
-        writeEvent(watch.res, type, entry.node);
+      if (!watch.paused && watch.kind === entry.kind && (watch.name === undefined || watch.name === entry.object.metadata.name)) {
+        writeEvent(watch.res, entry.type, entry.object);
       }
     }
   }
@@ -268,13 +302,14 @@ export class KubeApiServer {
   #route(method: string, url: URL, contentType: string | undefined, body: unknown, res: ServerResponse): void {
     const path = url.pathname;
     let m: RegExpExecArray | null;
-    if (method === 'GET' && path === '/api/v1/nodes') {
-      if (url.searchParams.get('watch') === 'true') this.#watch(url, res);
-      else this.#list(url, res);
+    const collection = COLLECTIONS.get(path);
+    if (method === 'GET' && collection) {
+      if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') this.#watch(collection, url, res);
+      else this.#list(collection, url, res);
       return;
     }
     if (method === 'GET' && (m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path))) {
-      const node = this.#nodes.get(decodeURIComponent(m[1] as string));
+      const node = this.#store.get('nodes', decodeURIComponent(m[1] as string));
       if (node) sendJson(res, 200, node);
       else sendStatus(res, 404, 'NotFound', `nodes "${m[1]}" not found`);
       return;
@@ -286,12 +321,9 @@ export class KubeApiServer {
     if (method === 'GET' && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path))) {
       const namespace = decodeURIComponent(m[1] as string);
       const name = decodeURIComponent(m[2] as string);
-      const pod = this.#pods.get(`${namespace}/${name}`);
-      if (!pod) {
-        sendStatus(res, 404, 'NotFound', `pods "${name}" not found`);
-        return;
-      }
-      sendJson(res, 200, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { nodeName: pod.nodeName, containers: [] } });
+      const pod = this.#store.get('pods', `${namespace}/${name}`);
+      if (pod) sendJson(res, 200, pod);
+      else sendStatus(res, 404, 'NotFound', `pods "${name}" not found`);
       return;
     }
     sendStatus(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
@@ -304,17 +336,32 @@ export class KubeApiServer {
     return m ? (m[1] as string) : null;
   }
 
-  #list(url: URL, res: ServerResponse): void {
+  #list(kind: KindName, url: URL, res: ServerResponse): void {
     const name = this.#selectedName(url);
     if (name === null) {
       sendStatus(res, 400, 'BadRequest', 'unsupported field selector');
       return;
     }
-    const items = [...this.#nodes.values()].filter((n) => name === undefined || n.metadata.name === name);
-    sendJson(res, 200, { apiVersion: 'v1', kind: 'NodeList', metadata: { resourceVersion: String(this.#rv) }, items });
+    const limitText = url.searchParams.get('limit');
+    let limit = limitText === null || limitText === '' || limitText === '0' ? undefined : Number(limitText);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      sendStatus(res, 400, 'BadRequest', `invalid limit ${limitText}`);
+      return;
+    }
+    if (this.maxPageSize !== undefined) limit = Math.min(limit ?? Infinity, this.maxPageSize);
+    const token = url.searchParams.get('continue') || undefined;
+    this.#beforePage?.(kind, token !== undefined);
+    const page = this.#store.page(kind, (object) => name === undefined || object.metadata.name === name, limit, token);
+    if (!page) {
+      sendStatus(res, 410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      return;
+    }
+    const metadata: Record<string, string> = { resourceVersion: page.resourceVersion };
+    if (page.continueToken !== undefined) metadata['continue'] = page.continueToken;
+    sendJson(res, 200, { apiVersion: kind === 'networkpolicies' ? 'networking.k8s.io/v1' : 'v1', kind: `${KIND_OF[kind]}List`, metadata, items: page.items });
   }
 
-  #watch(url: URL, res: ServerResponse): void {
+  #watch(kind: KindName, url: URL, res: ServerResponse): void {
     const name = this.#selectedName(url);
     if (name === null) {
       sendStatus(res, 400, 'BadRequest', 'unsupported field selector');
@@ -322,9 +369,10 @@ export class KubeApiServer {
     }
     const rvText = url.searchParams.get('resourceVersion') ?? '';
     const from = rvText === '' || rvText === '0' ? undefined : Number(rvText);
-    const gone = from !== undefined && (!Number.isInteger(from) || from < this.#oldestRv);
+    const oldest = this.#store.oldestResourceVersion;
+    const gone = from !== undefined && (!Number.isInteger(from) || from < oldest);
     if (gone && this.goneAs === 'status') {
-      sendStatus(res, 410, 'Expired', `too old resource version: ${rvText} (${this.#oldestRv})`);
+      sendStatus(res, 410, 'Expired', `too old resource version: ${rvText} (${oldest})`);
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
@@ -334,28 +382,28 @@ export class KubeApiServer {
         kind: 'Status',
         apiVersion: 'v1',
         status: 'Failure',
-        message: `too old resource version: ${rvText} (${this.#oldestRv})`,
+        message: `too old resource version: ${rvText} (${oldest})`,
         reason: 'Expired',
         code: 410,
       });
       res.end();
       return;
     }
-    const connection: WatchConnection = { res, nodeName: name, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true', paused: false };
+    const connection: WatchConnection = { res, kind, name, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true', paused: false };
     // Node's server: the request's 'close' fires once its body is read; the response's fires
     // when the client goes away.
     res.on('close', () => this.#watches.delete(connection));
     this.#watches.add(connection);
-    const matches = (node: TestNode): boolean => name === undefined || node.metadata.name === name;
+    const matches = (object: StoredObject): boolean => name === undefined || object.metadata.name === name;
     if (from === undefined) {
-      for (const node of this.#nodes.values()) if (matches(node)) writeEvent(res, 'ADDED', node);
+      for (const object of this.#store.all(kind)) if (matches(object)) writeEvent(res, 'ADDED', object);
     } else {
-      for (const entry of this.#history) if (entry.rv > from && matches(entry.node)) writeEvent(res, entry.type, entry.node);
+      for (const entry of this.#store.since(kind, from)) if (matches(entry.object)) writeEvent(res, entry.type, entry.object);
     }
   }
 
   #patchStatus(name: string, contentType: string | undefined, body: unknown, res: ServerResponse): void {
-    const node = this.#nodes.get(name);
+    const node = this.#store.get('nodes', name) as unknown as TestNode | undefined;
     if (!node) {
       sendStatus(res, 404, 'NotFound', `nodes "${name}" not found`);
       return;
@@ -369,8 +417,8 @@ export class KubeApiServer {
       return;
     }
     const copy = applyStatusPatch(node, body as NodeStatusPatch);
-    if (JSON.stringify(copy) !== JSON.stringify(node)) this.#commit('MODIFIED', copy);
-    sendJson(res, 200, this.#nodes.get(name));
+    if (JSON.stringify(copy) !== JSON.stringify(node)) this.#put('nodes', copy as unknown as StoredObject);
+    sendJson(res, 200, this.#store.get('nodes', name));
   }
 }
 

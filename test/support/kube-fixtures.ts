@@ -4,7 +4,12 @@ import { createKubeSubnetManager, type KubeSubnetManager, type KubeTimings } fro
 import type { Lease, LeaseAttrs, LeaseWatchResult, SubnetManager } from '../../src/lease/types.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { parseIp4Net } from '../../src/net/ip.js';
-import type { KubeApiServer } from './kube-api-server.js';
+import type { ClusterEvent } from '../../src/kube/cluster-watch.js';
+import { loadKubeConfig } from '../../src/kube/kube-config.js';
+import { KubeHttpClient } from '../../src/kube/kube-http-client.js';
+import type { NamespaceView, PodView, PolicyView } from '../../src/policy/model.js';
+import { watchCluster } from '../../src/kube/cluster-watch.js';
+import type { KubeApiServer, StoredObject } from './kube-api-server.js';
 
 export const PREFIX = 'flannel.alpha.coreos.com/';
 export const NET_CONF = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}';
@@ -92,4 +97,115 @@ export class LeaseCollector {
 
 export function describe(lease: Lease): string {
   return `${leaseIdentity(lease)} ${lease.attrs.publicIp} ${lease.attrs.backendData ?? '-'}`;
+}
+
+// ---- pods, namespaces and policies as the API sends them -----------------------------------
+
+export interface PodInput {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  nodeName?: string;
+  ips?: string[];
+  hostNetwork?: boolean;
+  phase?: string;
+  /** Container ports: `[name, port, protocol?]`. */
+  ports?: [string, number, string?][];
+}
+
+/** A Pod shaped as kubelet and the scheduler fill it (status and annotations included). */
+export function podObject(input: PodInput): StoredObject {
+  const ips = input.ips ?? [];
+  return {
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: input.labels ?? {},
+      annotations: { 'kubernetes.io/config.seen': '2026-11-29T09:00:00Z' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${input.name}-rs`, uid: 'rs-uid', controller: true }],
+    },
+    spec: {
+      nodeName: input.nodeName ?? 'win-1',
+      ...(input.hostNetwork ? { hostNetwork: true } : {}),
+      containers: [
+        {
+          name: 'main',
+          image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022',
+          ports: (input.ports ?? []).map(([name, containerPort, protocol]) => ({ name, containerPort, ...(protocol ? { protocol } : {}) })),
+        },
+      ],
+    },
+    status: {
+      phase: input.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-11-29T09:00:00Z' }],
+      ...(ips.length > 0 ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
+    },
+  };
+}
+
+/** A Namespace with the label the API server always sets. */
+export function namespaceObject(name: string, labels: Record<string, string> = {}): StoredObject {
+  return { metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
+}
+
+/** A NetworkPolicy with the given spec. */
+export function policyObject(namespace: string, name: string, spec: Record<string, unknown>): StoredObject {
+  return { metadata: { name, namespace }, spec };
+}
+
+/**
+ * Runs watchCluster against a server in the background, keeping every event and a mirror of
+ * the views built only from the events (snapshot, then upserts and deletes), as a consumer
+ * would.
+ */
+export class ClusterCollector {
+  readonly events: ClusterEvent[] = [];
+  readonly pods = new Map<string, PodView>();
+  readonly namespaces = new Map<string, NamespaceView>();
+  readonly policies = new Map<string, PolicyView>();
+  readonly done: Promise<void>;
+  readonly #stop = new AbortController();
+  readonly #client: KubeHttpClient;
+
+  constructor(server: KubeApiServer, options: { pageSize?: number; timings?: Partial<KubeTimings>; log?: Logger } = {}) {
+    this.#client = new KubeHttpClient(loadKubeConfig({ kubeApiUrl: '', kubeconfigFile: server.kubeconfigPath }));
+    this.done = watchCluster(
+      { client: this.#client, timings: { ...TEST_TIMINGS, ...options.timings }, log: options.log ?? silentLogger(), pageSize: options.pageSize },
+      (event) => this.#apply(event),
+      this.#stop.signal,
+    );
+  }
+
+  /** Events after the snapshot, as `kind type key`. */
+  changes(): string[] {
+    return this.events.flatMap((e) => (e.type === 'snapshot' ? [] : [`${e.kind} ${e.type} ${e.key}`]));
+  }
+
+  get snapshots(): number {
+    return this.events.filter((e) => e.type === 'snapshot').length;
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.done;
+    this.#client.close();
+  }
+
+  #apply(event: ClusterEvent): void {
+    this.events.push(event);
+    if (event.type === 'snapshot') {
+      copyInto(this.pods, event.views.pods);
+      copyInto(this.namespaces, event.views.namespaces);
+      copyInto(this.policies, event.views.policies);
+      return;
+    }
+    const target = (event.kind === 'Pod' ? this.pods : event.kind === 'Namespace' ? this.namespaces : this.policies) as Map<string, unknown>;
+    if (event.type === 'delete') target.delete(event.key);
+    else target.set(event.key, event.object);
+  }
+}
+
+function copyInto<V>(target: Map<string, V>, source: ReadonlyMap<string, V>): void {
+  target.clear();
+  for (const [key, value] of source) target.set(key, value);
 }

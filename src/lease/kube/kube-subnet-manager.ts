@@ -9,9 +9,10 @@ import type { KeepLeaseHooks, Lease, LeaseAttrs, LeaseRequest, LeaseWatchResult,
 import { normaliseAnnotationPrefix } from './annotation-prefix.js';
 import { kubeAnnotationNames, type KubeAnnotationNames } from './annotations.js';
 import { KubeSubnetError, PodCidrError } from './errors.js';
-import { loadKubeConfig } from './kube-config.js';
-import { clientNodeApi, type KubeNodeApi } from './kube-node-api.js';
-import type { ListWatchTimings } from './node-list-watch.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
+import { KubeHttpClient } from '../../kube/kube-http-client.js';
+import type { ListWatchTimings } from '../../kube/list-watch.js';
+import { httpNodeApi, type KubeNodeApi } from './kube-node-api.js';
 import { watchNodeLeases } from './node-lease-stream.js';
 import { resolveNodeName } from './node-name.js';
 import { annotationsOf, type NodeView } from './node-view.js';
@@ -49,6 +50,8 @@ export interface KubeSubnetManagerDeps {
   readonly log: Logger;
   readonly timings: KubeTimings;
   readonly now?: () => Date;
+  /** Called by close(), after every call has been aborted (closes idle connections). */
+  readonly onClose?: () => void;
 }
 
 /**
@@ -177,6 +180,7 @@ export class KubeSubnetManager implements SubnetManager {
 
   async close(): Promise<void> {
     this.#closing.abort(new KubeSubnetError('KUBE_CLOSED', 'kube subnet manager closed'));
+    this.#deps.onClose?.();
   }
 
   #linked(signal: AbortSignal): AbortSignal {
@@ -230,24 +234,27 @@ export interface CreateKubeSubnetManagerOptions {
   readonly log: Logger;
   readonly timings?: Partial<KubeTimings> | undefined;
   readonly parseNetConfig?: ParseNetConfig | undefined;
-  /** Replaces the client-node API (tests). */
+  /** Replaces the HTTP node API (tests). */
   readonly api?: KubeNodeApi | undefined;
 }
 
 /**
  * Builds the kube subnet manager from flanneld's flags.
- * @throws KubeSubnetError `KUBE_ANNOTATION_PREFIX` for a bad prefix, `KUBE_CONFIG` when no
+ * @throws KubeSubnetError `KUBE_ANNOTATION_PREFIX` for a bad prefix; KubeConfigError `KUBE_CONFIG` when no
  *   client configuration can be loaded.
  */
 export function createKubeSubnetManager(options: CreateKubeSubnetManagerOptions): KubeSubnetManager {
   const names = kubeAnnotationNames(normaliseAnnotationPrefix(options.annotationPrefix));
+  let client: KubeHttpClient | undefined;
   const api =
     options.api ??
-    clientNodeApi(
-      loadKubeConfig(
-        { kubeApiUrl: options.apiUrl ?? '', kubeconfigFile: options.kubeconfigFile ?? '' },
-        { env: options.env, fileExists: defaultFileExists },
-      ),
+    httpNodeApi(
+      (client = new KubeHttpClient(
+        loadKubeConfig(
+          { kubeApiUrl: options.apiUrl ?? '', kubeconfigFile: options.kubeconfigFile ?? '' },
+          { env: options.env, fileExists: defaultFileExists },
+        ),
+      )),
     );
   const { netConfText, netConfPath } = options;
   const loadNetConfig = async (): Promise<{ text: string; source: string }> => {
@@ -268,6 +275,7 @@ export function createKubeSubnetManager(options: CreateKubeSubnetManagerOptions)
     env: options.env,
     log: options.log,
     timings: { ...DEFAULT_KUBE_TIMINGS, ...options.timings },
+    onClose: () => client?.close(),
   });
 }
 

@@ -1,12 +1,12 @@
 import type { Logger } from '../../log.js';
 import type { LeaseWatchResult } from '../types.js';
 import type { KubeAnnotationNames } from './annotations.js';
+import type { ListWatchTimings } from '../../kube/list-watch.js';
 import type { KubeNodeApi } from './kube-node-api.js';
 import { LeaseResultQueue } from './lease-result-queue.js';
-import { runNodeListWatch, type ListWatchTimings } from './node-list-watch.js';
 import type { LeaseFamilies } from './node-lease.js';
 import { NodeLeaseTracker, type NodeProblem } from './node-lease-tracker.js';
-import { nodeNameOf } from './node-view.js';
+import { nodeNameOf, type NodeView } from './node-view.js';
 
 export interface NodeLeaseStreamOptions {
   readonly api: KubeNodeApi;
@@ -34,16 +34,25 @@ export async function* watchNodeLeases(options: NodeLeaseStreamOptions, signal: 
     }
   };
 
-  const running = runNodeListWatch(
-    { api: options.api, timings: options.timings, log, signal: both },
+  let listed = 0;
+  const running = options.api.listWatchNodes(
+    { timings: options.timings, log, signal: both },
     {
-      onList(nodes) {
-        const { leases, problems } = tracker.replaceAll(nodes);
-        report(problems);
-        log.info({ nodes: nodes.length, leases: leases.length }, 'Listed nodes');
+      listStart() {
+        listed = 0;
+        tracker.listStart();
+      },
+      listPage(nodes) {
+        listed += nodes.length;
+        report(tracker.listPage(nodes as NodeView[]));
+      },
+      listEnd() {
+        const leases = tracker.listEnd();
+        log.info({ nodes: listed, leases: leases.length }, 'Listed nodes');
         queue.push({ kind: 'snapshot', leases });
       },
-      onChange(type, node) {
+      event(type, object) {
+        const node = object as NodeView;
         const update = type === 'DELETED' ? tracker.remove(nodeNameOf(node)) : tracker.upsert(node);
         report(update.problems);
         queue.push({ kind: 'events', events: update.events });

@@ -32,6 +32,7 @@ export class NodeLeaseTracker {
   readonly #names: KubeAnnotationNames;
   readonly #families: LeaseFamilies;
   #nodes = new Map<string, TrackedNode>();
+  #listing: Map<string, TrackedNode> | undefined;
 
   constructor(names: KubeAnnotationNames, families: LeaseFamilies) {
     this.#names = names;
@@ -40,24 +41,51 @@ export class NodeLeaseTracker {
 
   /** Replaces everything known with a full list; returns the snapshot of valid leases. */
   replaceAll(nodes: readonly NodeView[]): { leases: Lease[]; problems: NodeProblem[] } {
-    const previous = this.#nodes;
-    this.#nodes = new Map();
-    const leases: Lease[] = [];
+    this.listStart();
+    const problems = this.listPage(nodes);
+    return { leases: this.listEnd(), problems };
+  }
+
+  /**
+   * A (re)list begins: pages are folded into a new map, which replaces the current one at
+   * `listEnd`, so nodes gone from the cluster are dropped. Starting again discards a list that
+   * failed half-way.
+   */
+  listStart(): void {
+    this.#listing = new Map();
+  }
+
+  /** Folds one page of listed nodes in; only the derived leases are kept. */
+  listPage(nodes: readonly NodeView[]): NodeProblem[] {
+    const listing = this.#listing;
+    if (!listing) throw new Error('NodeLeaseTracker.listPage outside a list');
     const problems: NodeProblem[] = [];
     for (const node of nodes) {
       const name = nodeNameOf(node);
-      const result = this.#derive(name, node, previous.get(name));
-      if (result.lease) leases.push(result.lease);
-      if (result.problem) problems.push(result.problem);
+      const derived = this.#derive(node, this.#nodes.get(name));
+      listing.set(name, derived.tracked);
+      if (derived.problem) problems.push(derived.problem);
     }
-    return { leases, problems };
+    return problems;
+  }
+
+  /** The list is complete: it becomes the known state; returns the snapshot of valid leases. */
+  listEnd(): Lease[] {
+    const listing = this.#listing;
+    if (!listing) throw new Error('NodeLeaseTracker.listEnd outside a list');
+    this.#nodes = listing;
+    this.#listing = undefined;
+    const leases: Lease[] = [];
+    for (const tracked of listing.values()) if (tracked.lease) leases.push(tracked.lease);
+    return leases;
   }
 
   upsert(node: NodeView): TrackerUpdate {
     const name = nodeNameOf(node);
     const before = this.#nodes.get(name);
-    const { lease, problem } = this.#derive(name, node, before);
-    return { events: transition(before?.lease, lease), problems: problem ? [problem] : [] };
+    const { tracked, problem } = this.#derive(node, before);
+    this.#nodes.set(name, tracked);
+    return { events: transition(before?.lease, tracked.lease), problems: problem ? [problem] : [] };
   }
 
   remove(nodeName: string): TrackerUpdate {
@@ -73,14 +101,12 @@ export class NodeLeaseTracker {
     return count;
   }
 
-  #derive(name: string, node: NodeView, before: TrackedNode | undefined): { lease?: Lease; problem?: NodeProblem } {
+  #derive(node: NodeView, before: TrackedNode | undefined): { tracked: TrackedNode; problem?: NodeProblem } {
     const result = nodeToLease(node, this.#names, this.#families);
-    if (result.ok) {
-      this.#nodes.set(name, { lease: result.lease, problem: undefined });
-      return { lease: result.lease };
-    }
-    this.#nodes.set(name, { lease: undefined, problem: result.reason });
-    return before?.problem === result.reason ? {} : { problem: { node: name, reason: result.reason, notFlannel: result.notFlannel === true } };
+    if (result.ok) return { tracked: { lease: result.lease, problem: undefined } };
+    const tracked = { lease: undefined, problem: result.reason };
+    if (before?.problem === result.reason) return { tracked };
+    return { tracked, problem: { node: nodeNameOf(node), reason: result.reason, notFlannel: result.notFlannel === true } };
   }
 }
 

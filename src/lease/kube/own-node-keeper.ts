@@ -8,8 +8,8 @@ import type { KeepLeaseHooks, Lease, LeaseAttrs } from '../types.js';
 import type { KubeAnnotationNames } from './annotations.js';
 import { backoffDelay } from './backoff.js';
 import { PodCidrError } from './errors.js';
+import type { ListWatchTimings } from '../../kube/list-watch.js';
 import type { KubeNodeApi } from './kube-node-api.js';
-import { runNodeListWatch, type ListWatchTimings } from './node-list-watch.js';
 import { annotationsOf, nodeNameOf, type NodeView } from './node-view.js';
 import { ownLease } from './own-lease.js';
 import { ownSubnets, planOwnAnnotations, type OwnSubnets } from './own-node.js';
@@ -45,11 +45,19 @@ export async function keepOwnNode(options: OwnNodeKeeperOptions, lease: Lease, s
   };
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
-  const watching = runNodeListWatch(
-    { api, fieldSelector: `metadata.name=${nodeName}`, timings, log, signal: both },
+  // The field selector lists at most the one node; it is observed once the list is complete.
+  let listed: NodeView | null = null;
+  const watching = api.listWatchNodes(
+    { fieldSelector: `metadata.name=${nodeName}`, timings, log, signal: both },
     {
-      onList: (nodes) => observe(nodes.find((n) => nodeNameOf(n) === nodeName) ?? null),
-      onChange: (type, node) => observe(type === 'DELETED' ? null : node),
+      listStart: () => {
+        listed = null;
+      },
+      listPage: (nodes) => {
+        for (const node of nodes as NodeView[]) if (nodeNameOf(node) === nodeName) listed = node;
+      },
+      listEnd: () => observe(listed),
+      event: (type, node) => observe(type === 'DELETED' ? null : (node as NodeView)),
     },
   );
   const onAbort = (): void => observe(latest ?? null);

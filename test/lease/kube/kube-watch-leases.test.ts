@@ -306,3 +306,33 @@ test('keepLease patches back annotations someone removed, and reports a podCIDR 
   t.is(server.requestsTo('PATCH', '/api/v1/nodes/win-1/status').length, patches);
   await waitFor(() => server.activeWatches === 0, { what: 'the own-node watch to close' });
 });
+
+test('nodes are listed in pages; the snapshot comes once the last page is folded in, also after a relist', async (t) => {
+  const server = await clusterWithPeers();
+  t.teardown(() => server.close());
+  for (let i = 10; i < 15; i++) {
+    server.addNode({ name: `linux-${i}`, podCIDR: `10.244.${i}.0/24`, annotations: linuxVxlanAnnotations(`192.168.1.${i}`, MAC_A) });
+  }
+  server.maxPageSize = 2;
+  const collector = new LeaseCollector(managerFor(server));
+  t.teardown(() => collector.stop());
+  await waitFor(() => collector.results.length >= 1 && server.activeWatches === 1, { timeoutMs: 30_000, what: 'the watch' });
+  const first = collector.results[0]!;
+  t.is(first.kind === 'snapshot' ? first.leases.length : 0, 8);
+  const lists = (): { query: Readonly<Record<string, string>> }[] => server.requestsTo('GET', '/api/v1/nodes').filter((r) => r.query['watch'] === undefined);
+  t.deepEqual(lists().map((r) => [r.query['limit'], r.query['continue'] !== undefined]), [
+    ['500', false],
+    ['500', true],
+    ['500', true],
+    ['500', true],
+  ]);
+  const initial = collector.changes.length;
+
+  server.pauseWatches();
+  server.deleteNode('linux-12');
+  server.expireResourceVersions();
+  server.dropWatches();
+  await waitFor(() => collector.snapshots >= 2, { timeoutMs: 30_000, what: 'the relist snapshot' });
+  t.deepEqual(changeList(collector).slice(initial), [`removed 10.244.12.0/24 192.168.1.12 {"VNI":4096,"VtepMAC":"${MAC_A}"}`]);
+  t.is(lists().length, 8);
+});
