@@ -1,4 +1,4 @@
-import { parseGoBool, parseGoInt, tokenizeGoFlags, type FlagArity } from './go-flag-syntax.js';
+import { parseGoBool, parseGoInt, tokenizeGoFlags, type FlagArity, type GoFlagToken } from './go-flag-syntax.js';
 import { UsageError } from './usage-error.js';
 
 /** How the daemon talks to the host network: real HCN/iphlpapi, the simulator, or chosen by OS. */
@@ -23,6 +23,8 @@ export interface DaemonFlags {
   kubeconfigFile: string;
   kubeAnnotationPrefix: string;
   netConfigPath: string;
+  /** Seconds kube mode waits for an unreadable net-conf.json before exiting 1. */
+  netConfigGracePeriod: number;
   setNodeNetworkUnavailable: boolean;
   // interface selection
   iface: string[];
@@ -81,7 +83,7 @@ export interface DaemonFlags {
   ignoredOnWindows: string[];
   /** Where each non-default value came from, by flag name. */
   setFrom: Record<string, 'flag' | 'env'>;
-  /** Arguments after the flags; flanneld ignores them. */
+  /** Arguments after the flags: always empty, since a stray argument is a usage error. */
   positionals: string[];
 }
 
@@ -123,6 +125,7 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'kubeconfig-file', field: 'kubeconfigFile', kind: 'string', origin: 'flanneld', defaultValue: always(''), description: 'kubeconfig file location; not needed when running in a pod' },
   { name: 'kube-annotation-prefix', field: 'kubeAnnotationPrefix', kind: 'string', origin: 'flanneld', defaultValue: always('flannel.alpha.coreos.com'), description: 'Kubernetes annotation prefix; may contain one "/", otherwise "/" is appended' },
   { name: 'net-config-path', field: 'netConfigPath', kind: 'string', origin: 'flanneld', defaultValue: perOs('/etc/kube-flannel/net-conf.json', 'C:\\etc\\kube-flannel\\net-conf.json'), description: 'path to the network configuration file (kube mode)' },
+  { name: 'net-config-grace-period', field: 'netConfigGracePeriod', kind: 'int', origin: 'flannel-win', defaultValue: always(10), min: 0, max: 3600, description: 'kube mode: seconds to wait for an unreadable --net-config-path (a ConfigMap volume not there yet) before exiting 1' },
   { name: 'set-node-network-unavailable', field: 'setNodeNetworkUnavailable', kind: 'bool', origin: 'flanneld', defaultValue: always(true), description: 'set the node condition NetworkUnavailable to False once the network is up (kube mode)' },
   { name: 'iface', field: 'iface', kind: 'list', origin: 'flanneld', defaultValue: always([]), description: 'interface to use (IP or name) for inter-host communication; repeatable, checked in order, first match wins' },
   { name: 'iface-regex', field: 'ifaceRegex', kind: 'list', origin: 'flanneld', defaultValue: always([]), description: 'regex matched against interface IPs, then names; repeatable; checked after --iface' },
@@ -209,12 +212,26 @@ function convert(definition: FlagDefinition, text: string, source: 'flag' | 'env
 }
 
 /**
+ * flanneld takes no arguments, and Go's flag package stops at the first one, so every flag after
+ * it would be silently ignored (`--ip-masq false --iface eth1` drops --iface). That is an error
+ * here, with the fix when the stray word is a boolean's value.
+ */
+function strayArgumentError(positionals: readonly string[], previous: GoFlagToken | undefined): UsageError {
+  const first = positionals[0] as string;
+  const ignored = positionals.length > 1 ? `; it would end flag parsing and ignore ${JSON.stringify(positionals.slice(1).join(' '))}` : '';
+  const boolValue = previous?.kind === 'bool' && parseGoBool(first) !== undefined;
+  const hint = boolValue ? ` (a boolean flag takes its value after "=": write --${previous.written}=${first})` : ' (flannel-win takes no arguments, only flags)';
+  return new UsageError(`unexpected argument ${JSON.stringify(first)}${hint}${ignored}`, { argument: first, positionals: [...positionals] });
+}
+
+/**
  * flanneld's command line: Go flag syntax, then FLANNELD_* for every flag not given on the
  * command line (empty values ignored; a repeatable flag takes the env value as one entry),
  * then defaults. Throws UsageError naming the flag (or env variable) that is wrong.
  */
 export function parseFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform): DaemonFlags {
   const { tokens, positionals } = tokenizeGoFlags(argv, lookupFlag);
+  if (positionals.length > 0) throw strayArgumentError(positionals, tokens.at(-1));
   const values = new Map<FlagField, FlagValue>();
   const setFrom: Record<string, 'flag' | 'env'> = {};
 

@@ -109,14 +109,17 @@ export class EtcdSubnetManager implements SubnetManager {
   /** Reads `<prefix>/config`, retrying every second (as flanneld's main) until it parses. */
   async getNetworkConfig(callerSignal: AbortSignal): Promise<NetConfig> {
     const signal = this.untilClosed(callerSignal);
+    // Said once, then at debug level: the key may stay missing for a long time by design.
+    let said = false;
     for (;;) {
       signal.throwIfAborted();
       try {
         return await this.store.readNetworkConfig();
       } catch (err) {
         if (signal.aborted) throw err;
-        const level = err instanceof NetConfigError ? 'error' : 'warn';
-        this.log[level]({ err: describeError(err), key: this.layout.configKey }, 'cannot get the network config from etcd; retrying in 1 s');
+        const level = said ? 'debug' : err instanceof NetConfigError ? 'error' : 'warn';
+        said = true;
+        this.log[level]({ err: describeError(err), key: this.layout.configKey }, 'cannot get the network config from etcd; retrying every second (further failures at debug level)');
         await sleep(1000, signal);
       }
     }
