@@ -8,7 +8,7 @@ import { encodeLeaseAttrs } from '../lease-json.js';
 import { describeLease } from '../lease-identity.js';
 import { chooseSubnet, leaseFitsConfig } from '../subnet-allocator.js';
 import type { KeepLeaseHooks, Lease, LeaseAttrs, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
-import { createEtcdClient, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
+import { createEtcdClient, describeEtcdTransport, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
 import { NO_ETCD_LEASE } from './etcd-lease-record.js';
 import { EtcdLeaseIndex } from './etcd-lease-index.js';
 import { EtcdLeaseStore, type LeaseRecord, type LeaseRecordPage, type RenewOutcome } from './etcd-lease-store.js';
@@ -93,9 +93,7 @@ export class EtcdSubnetManager implements SubnetManager {
     }
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => new Date());
-    if (!usesTls(options)) {
-      this.log.warn({ endpoints: options.endpoints }, 'connecting to etcd without TLS (no client cert and key given)');
-    }
+    this.log[usesTls(options) ? 'info' : 'warn']({ endpoints: options.endpoints }, describeEtcdTransport(options));
     this.client = createEtcdClient(options);
     this.store = new EtcdLeaseStore({ client: this.client, layout: this.layout, log: this.log, leaseTtlSeconds, now: this.now, peerExpiry: options.peerExpiry === true });
   }
