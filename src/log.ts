@@ -18,3 +18,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/** The part of `process` that emits Node's warnings. */
+export interface WarningSource {
+  on(event: 'warning', listener: (warning: Error) => void): unknown;
+  removeAllListeners(event: 'warning'): unknown;
+}
+
+/**
+ * Sends Node's process warnings (deprecations, NODE_TLS_REJECT_UNAUTHORIZED=0, experimental
+ * features) through `log` as JSON warn lines, and removes Node's default printer, which would
+ * write plain text into the JSON log on stderr. Values are cut to a sane length.
+ */
+export function routeProcessWarnings(log: Logger, source: WarningSource = process): void {
+  source.removeAllListeners('warning');
+  source.on('warning', (warning) => {
+    const code = (warning as Error & { code?: unknown }).code;
+    log.warn({ warning: warning.name, ...(typeof code === 'string' ? { code } : {}) }, `node: ${warning.message.slice(0, 500)}`);
+  });
+}

@@ -64,6 +64,8 @@ export interface DaemonFlags {
   simFaultHresult: string;
   /** Seed of the simulator's random source (fault draws, generated ids); used when set. */
   simSeed: number;
+  /** Acknowledges that a simulated dataplane publishes into a real etcd or Kubernetes API. */
+  simWithRealStore: boolean;
   localSubnetMgr: boolean;
   localLeaseFile: string;
   /** Seconds between full resyncs of HNS/route state against the desired state. */
@@ -155,6 +157,7 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'sim-fail-next', field: 'simFailNext', kind: 'string', origin: 'flannel-win', defaultValue: always(''), description: 'simulator: fail the next N calls of each operation, e.g. createNetwork=2,listInterfaces=1' },
   { name: 'sim-fault-hresult', field: 'simFaultHresult', kind: 'string', origin: 'flannel-win', defaultValue: always('0x803b0020'), description: 'simulator: HRESULT of injected failures (default HCN_E_MANAGER_STOPPED, a transient HNS failure)' },
   { name: 'sim-seed', field: 'simSeed', kind: 'int', origin: 'flannel-win', defaultValue: always(0), min: 0, max: 4294967295, description: 'simulator: seed for fault draws and generated ids, so a run can be replayed (random when not given)' },
+  { name: 'sim-with-real-store', field: 'simWithRealStore', kind: 'bool', origin: 'flannel-win', defaultValue: always(false), description: 'allow the simulated dataplane with etcd or the Kubernetes API: the lease then publishes a simulated VtepMAC into that store, which breaks real peers (tests and benchmarks only)' },
   { name: 'local-subnet-mgr', field: 'localSubnetMgr', kind: 'bool', origin: 'flannel-win', defaultValue: always(false), description: 'keep leases in a local file (--local-lease-file) instead of etcd or Kubernetes; for single-host trials and the demo' },
   { name: 'local-lease-file', field: 'localLeaseFile', kind: 'string', origin: 'flannel-win', defaultValue: always('.sim/leases.json'), description: 'local subnet manager: the JSON file holding the network config and leases' },
   { name: 'resync-interval', field: 'resyncInterval', kind: 'int', origin: 'flannel-win', defaultValue: always(60), min: 1, description: 'seconds between full resyncs that repair HNS and route drift' },

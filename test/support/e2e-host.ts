@@ -45,12 +45,15 @@ export class SimHostFile {
 }
 
 /**
- * The flags every end-to-end run shares: the simulated host in `dir`, subnet.env next to it,
+ * The flags every end-to-end run shares: the simulated host in `dir` (acknowledged as talking to
+ * a test store), subnet.env next to it,
  * the node address, and health on loopback `port` (readiness is what the tests wait for).
  */
 export function simDaemonArgs(host: SimHostFile, dir: string, port: number): string[] {
   return [
     '--dataplane=sim',
+    // The tests' etcd and API server are throw-away: publishing a simulated VtepMAC there is the point.
+    '--sim-with-real-store',
     `--sim-state=${host.path}`,
     `--subnet-file=${dir}/subnet.env`,
     '--public-ip=192.168.1.10',
