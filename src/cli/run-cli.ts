@@ -121,6 +121,11 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
   });
   try {
     signal.throwIfAborted();
+    // flanneld's default --healthz-ip 0.0.0.0 keeps /healthz and /readyz reachable for probes;
+    // /status (lease, peers, addresses) and /metrics are ours and stay on loopback unless the
+    // operator chose an address.
+    const detailFromLoopbackOnly = flags.healthzPort > 0 && flags.setFrom['healthz-ip'] === undefined;
+    if (detailFromLoopbackOnly) log.info({ healthzIp: flags.healthzIp }, '/status and /metrics answer loopback clients only (no explicit --healthz-ip)');
     // From here the daemon owns the subnet manager and closes it, even when already aborted.
     const subnetManager = await openSubnetManager(flags, env, log);
     const daemon = new Daemon({
@@ -131,7 +136,7 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
         ifaceRegex: flags.ifaceRegex,
         ifaceCanReach: flags.ifaceCanReach || undefined,
         publicIp: flags.publicIp || undefined,
-        healthz: flags.healthzPort > 0 ? { host: flags.healthzIp, port: flags.healthzPort } : undefined,
+        healthz: flags.healthzPort > 0 ? { host: flags.healthzIp, port: flags.healthzPort, detailFromLoopbackOnly } : undefined,
         resyncIntervalMs: flags.resyncInterval * 1000,
         serveMetrics: flags.metrics,
         cni,

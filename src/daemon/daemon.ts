@@ -32,7 +32,7 @@ export interface DaemonOptions {
   ifaceCanReach?: string | undefined;
   publicIp?: string | undefined;
   /** undefined: no health server (flanneld's --healthz-port 0). */
-  healthz?: { host: string; port: number } | undefined;
+  healthz?: { host: string; port: number; detailFromLoopbackOnly?: boolean } | undefined;
   /** Serve /metrics on the health server (--metrics). */
   serveMetrics?: boolean;
   resyncIntervalMs: number;
