@@ -72,7 +72,9 @@ export async function startReady(args: readonly string[], port: number, env: Rec
   const daemon = DaemonProcess.start(args, env);
   try {
     await Promise.race([
-      waitFor(() => isReady(port), { timeoutMs: 30_000, what: 'the daemon to report ready' }),
+      waitFor(() => isReady(port), { timeoutMs: 30_000, what: 'the daemon to report ready' }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; daemon stderr so far:\n${daemon.rawStderr.slice(-30).join('\n')}`);
+      }),
       daemon.exited.then(({ code }) => {
         throw new Error(`flannel-win exited with ${code} before it was ready:\n${daemon.rawStderr.slice(-30).join('\n')}`);
       }),
