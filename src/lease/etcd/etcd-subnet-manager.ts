@@ -131,7 +131,7 @@ export class EtcdSubnetManager implements SubnetManager {
 
   /** One pass of flannel's tryAcquireLease: reuse by PublicIP, else previous subnet, else random. */
   private async tryAcquireLease(request: LeaseRequest): Promise<Lease> {
-    const config = checkNetworkConfig(await this.store.readNetworkConfig());
+    const config = checkNetworkConfig(await this.store.readNetworkConfig(), `etcd key ${this.layout.configKey}`);
     if (!config.enableIpv4) {
       throw new NetConfigError('etcd mode needs EnableIPv4: flannel subnet keys have no IPv6-only form', { field: 'EnableIPv4' });
     }
