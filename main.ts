@@ -5,8 +5,8 @@ import { nodeVersionProblem } from './src/cli/node-version.js';
 
 const problem = nodeVersionProblem(process.versions.node);
 if (problem !== undefined) {
-  // The JSON logger is not loaded yet; this line has the same shape (pino's fatal level is 60).
-  process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), app: 'flannel-win', code: 'NODE_VERSION', msg: problem })}\n`);
+  // The JSON logger is not loaded yet; this line has the same shape.
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), app: 'flannel-win', code: 'NODE_VERSION', msg: problem })}\n`);
   process.exitCode = 1;
 } else {
   const { runCli } = await import('./src/cli/run-cli.js');

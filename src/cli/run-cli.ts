@@ -62,7 +62,7 @@ export async function runCli(
       process.stderr.write(`${packageVersion()}\n`);
       return 0;
     }
-    log = createLogger({ level: flags.logLevel });
+    log = createLogger({ level: flags.logLevel, format: flags.logFormat });
     routeProcessWarnings(log);
     try {
       const outcome = await Promise.race([runDaemon(flags, env, platform, log, controller.signal), deadlineAfterAbort(controller.signal, SHUTDOWN_DEADLINE_MS)]);

@@ -1,11 +1,13 @@
 import { parseGoBool, parseGoInt, tokenizeGoFlags, type FlagArity, type GoFlagToken } from './go-flag-syntax.js';
 import { UsageError } from './usage-error.js';
+import type { LogFormat } from '../log.js';
 
 /** How the daemon talks to the host network: real HCN/iphlpapi, the simulator, or chosen by OS. */
 export type Dataplane = 'auto' | 'hcn' | 'sim';
 export const DATAPLANES: readonly Dataplane[] = ['auto', 'hcn', 'sim'];
 /** pino's level names. */
 export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];
 
 /** Everything on flannel-win's command line, after FLANNELD_* fallback and defaults. */
 export interface DaemonFlags {
@@ -71,6 +73,7 @@ export interface DaemonFlags {
   /** Seconds between full resyncs of HNS/route state against the desired state. */
   resyncInterval: number;
   logLevel: string;
+  logFormat: LogFormat;
   metrics: boolean;
   // CNI side of the node (src/cni)
   /** Where the flannel CNI config is written once pods can be networked; empty: not written. */
@@ -162,6 +165,7 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'local-lease-file', field: 'localLeaseFile', kind: 'string', origin: 'flannel-win', defaultValue: always('.sim/leases.json'), description: 'local subnet manager: the JSON file holding the network config and leases' },
   { name: 'resync-interval', field: 'resyncInterval', kind: 'int', origin: 'flannel-win', defaultValue: always(60), min: 1, description: 'seconds between full resyncs that repair HNS and route drift' },
   { name: 'log-level', field: 'logLevel', kind: 'string', origin: 'flannel-win', defaultValue: always('info'), choices: LOG_LEVELS, description: 'log level of the JSON log on stderr' },
+  { name: 'log-format', field: 'logFormat', kind: 'string', origin: 'flannel-win', defaultValue: always('json'), choices: LOG_FORMATS, description: 'log format on stderr: json (one object per line, level names, ISO times) or text (one readable line per event)' },
   { name: 'metrics', field: 'metrics', kind: 'bool', origin: 'flannel-win', defaultValue: always(true), description: 'serve Prometheus metrics at /metrics on the healthz server' },
   // The CNI side of the node: the flannel CNI config and kube-proxy's source VIP (install).
   { name: 'cni-conf-file', field: 'cniConfFile', kind: 'string', origin: 'flannel-win', defaultValue: perOs('', 'C:\\etc\\cni\\net.d\\10-flannel.conflist'), description: 'write the flannel CNI config here once the network, subnet.env and the first apply exist (empty: do not write it)' },
