@@ -3,10 +3,12 @@ import { Etcd3 } from 'etcd3';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
+import { DaemonProcess } from '../support/daemon-process.js';
+import { isReady, SimHostFile, simDaemonArgs } from '../support/e2e-host.js';
 import { startEtcd, type EtcdServer } from '../support/etcd-server.js';
 import { freePort } from '../support/free-port.js';
 import { testTlsMaterial } from '../support/kube-tls.js';
+import { waitFor } from '../support/wait.js';
 
 // etcd with server-only TLS: it presents a certificate signed by a private CA and asks for no
 // client certificate. Reaching it needs exactly --etcd-cafile, which used to be ignored.
@@ -34,24 +36,30 @@ test.after.always(async () => {
   await etcd?.stop();
 });
 
-async function startAgainstTlsEtcd(t: { teardown(fn: () => unknown): void }, prefix: string, env: Record<string, string> = {}) {
-  await client.put(`${prefix}/config`).value(NET_CONF);
-  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-tls-'));
-  const port = await freePort();
+function startAgainstTlsEtcd(t: { teardown(fn: () => unknown): void }, prefix: string, dir: string, port: number, env: Record<string, string> = {}): DaemonProcess {
   const host = new SimHostFile(join(dir, 'host.json'));
-  const daemon = await startReady([`--etcd-endpoints=${etcd.endpoint}`, `--etcd-prefix=${prefix}`, `--etcd-cafile=${caFile}`, ...simDaemonArgs(host, dir, port)], port, env);
+  const daemon = DaemonProcess.start([`--etcd-endpoints=${etcd.endpoint}`, `--etcd-prefix=${prefix}`, `--etcd-cafile=${caFile}`, ...simDaemonArgs(host, dir, port)], env);
   t.teardown(() => daemon.stop());
   return daemon;
 }
 
 test.serial('--etcd-cafile alone reaches an etcd with server-only TLS and says so in the log', async (t) => {
   t.true(etcd.endpoint.startsWith('https://'));
-  const daemon = await startAgainstTlsEtcd(t, PREFIX);
+  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-tls-'));
+  const port = await freePort();
+  const daemon = startAgainstTlsEtcd(t, PREFIX, dir, port);
 
-  // The lease went through the TLS connection: our key is in etcd with our PublicIP.
-  const leases = await client.getAll().prefix(`${PREFIX}/subnets/`).strings();
-  const ours = Object.entries(leases).filter(([, value]) => value.includes('"PublicIP":"192.168.1.10"'));
-  t.is(ours.length, 1, `one lease with our PublicIP, got ${JSON.stringify(leases)}`);
+  // The lease went through the TLS connection: our key is in etcd with our PublicIP, and the
+  // daemon gets ready on it.
+  const ours = await waitFor(
+    async () => {
+      const leases = await client.getAll().prefix(`${PREFIX}/subnets/`).strings();
+      return Object.entries(leases).filter(([, value]) => value.includes('"PublicIP":"192.168.1.10"')).length === 1;
+    },
+    { timeoutMs: 60_000, what: 'our lease in the TLS etcd' },
+  );
+  t.true(ours);
+  await waitFor(() => isReady(port), { timeoutMs: 60_000, what: 'readiness over TLS' });
 
   const transport = daemon.logs.find((l) => /connecting to etcd/.test(l.msg));
   t.is(transport?.msg, 'connecting to etcd with TLS: server verified against --etcd-cafile; no client certificate');
@@ -62,7 +70,9 @@ test.serial('--etcd-cafile alone reaches an etcd with server-only TLS and says s
 test.serial("Node's warnings go through the JSON logger: every stderr line of a run is JSON", async (t) => {
   // NODE_TLS_REJECT_UNAUTHORIZED=0 makes Node warn at the first TLS connection, which Node's
   // default printer writes as plain text.
-  const daemon = await startAgainstTlsEtcd(t, '/tls-warning/network', { NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+  await client.put('/tls-warning/network/config').value(NET_CONF);
+  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-tls-'));
+  const daemon = startAgainstTlsEtcd(t, '/tls-warning/network', dir, await freePort(), { NODE_TLS_REJECT_UNAUTHORIZED: '0' });
   const warning = await daemon.waitForLog((l) => l.msg.startsWith('node: ') && /NODE_TLS_REJECT_UNAUTHORIZED/.test(l.msg), 'the TLS warning as a JSON log line', 60_000);
   t.is(warning.level, 40);
   t.is(warning['warning'], 'Warning');
