@@ -75,8 +75,8 @@ test('several failed start-up reads in a row (interfaces, routes, HNS) are all r
   t.true(retried(run.logs).length >= 1);
 });
 
-test('a 30 % fault rate on every read at start-up still ends ready', async (t) => {
-  const run = await startWithFaults({ failPercent: { percent: 30, operations: ['listInterfaces', 'listRoutes', 'getNetworkByName', 'listNetworks', 'getNetwork'] } });
+test('a 30 % fault rate on the start-up reads (interfaces, routes, the network by name) still ends ready', async (t) => {
+  const run = await startWithFaults({ failPercent: { percent: 30, operations: ['listInterfaces', 'listRoutes', 'getNetworkByName'] } });
   t.teardown(run.stop);
   await untilReady(run, 'readiness at a 30 % read fault rate');
   t.true(run.host.counters()['faults']! >= 1, 'faults fired');
