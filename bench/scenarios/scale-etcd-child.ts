@@ -53,6 +53,7 @@ async function childRun(n: number, endpoint: string, dir: string, nodeOptions: s
         `--etcd-endpoints=${proxy.endpoint}`,
         `--etcd-prefix=${cluster.prefix}`,
         '--dataplane=sim',
+        '--sim-with-real-store',
         `--sim-state=${hostFile}`,
         `--subnet-file=${join(dir, `subnet-${n}.env`)}`,
         '--public-ip=192.168.1.10',

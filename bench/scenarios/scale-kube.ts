@@ -53,6 +53,7 @@ async function runSize(n: number, dir: string, nodeOptions: string, report: Repo
         `--kubeconfig-file=${server.kubeconfigPath}`,
         `--net-config-path=${netConf}`,
         '--dataplane=sim',
+        '--sim-with-real-store',
         `--sim-state=${hostFile}`,
         `--subnet-file=${join(dir, `subnet-kube-${n}.env`)}`,
         '--public-ip=192.168.1.10',

@@ -75,6 +75,7 @@ async function runSize(n: number, endpoint: string, report: Report, options: Dae
     `--etcd-endpoints=${endpoint}`,
     `--etcd-prefix=${cluster.prefix}`,
     '--dataplane=sim',
+    '--sim-with-real-store',
     `--sim-state=${hostFile}`,
     `--subnet-file=${join(dir, 'subnet.env')}`,
     '--public-ip=192.168.1.10',

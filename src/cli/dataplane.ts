@@ -26,13 +26,18 @@ export interface DataplaneOptions {
   log: Logger;
 }
 
+/** `--dataplane auto` is hcn on Windows and the simulator everywhere else. */
+export function resolveDataplane(choice: DataplaneChoice, platform: NodeJS.Platform): 'hcn' | 'sim' {
+  return choice === 'auto' ? (platform === 'win32' ? 'hcn' : 'sim') : choice;
+}
+
 /**
  * The one place that knows which driver the daemon talks to (conventions: platform checks live
  * only where a driver is chosen). Drivers are imported lazily so that loading the simulator on
  * Linux never touches koffi's Windows bindings and vice versa.
  */
 export async function openDataplane(options: DataplaneOptions): Promise<Dataplane> {
-  const kind = options.choice === 'auto' ? (options.platform === 'win32' ? 'hcn' : 'sim') : options.choice;
+  const kind = resolveDataplane(options.choice, options.platform);
   if (kind === 'hcn') {
     if (options.platform !== 'win32') {
       throw new FlannelWinError('DATAPLANE_UNAVAILABLE', '--dataplane hcn needs Windows (computenetwork.dll); use --dataplane sim elsewhere', {

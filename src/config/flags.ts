@@ -1,11 +1,13 @@
-import { parseGoBool, parseGoInt, tokenizeGoFlags, type FlagArity } from './go-flag-syntax.js';
+import { parseGoBool, parseGoInt, tokenizeGoFlags, type FlagArity, type GoFlagToken } from './go-flag-syntax.js';
 import { UsageError } from './usage-error.js';
+import type { LogFormat } from '../log.js';
 
 /** How the daemon talks to the host network: real HCN/iphlpapi, the simulator, or chosen by OS. */
 export type Dataplane = 'auto' | 'hcn' | 'sim';
 export const DATAPLANES: readonly Dataplane[] = ['auto', 'hcn', 'sim'];
 /** pino's level names. */
 export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];
 
 /** Everything on flannel-win's command line, after FLANNELD_* fallback and defaults. */
 export interface DaemonFlags {
@@ -23,6 +25,8 @@ export interface DaemonFlags {
   kubeconfigFile: string;
   kubeAnnotationPrefix: string;
   netConfigPath: string;
+  /** Seconds kube mode waits for an unreadable net-conf.json before exiting 1. */
+  netConfigGracePeriod: number;
   setNodeNetworkUnavailable: boolean;
   // interface selection
   iface: string[];
@@ -62,11 +66,14 @@ export interface DaemonFlags {
   simFaultHresult: string;
   /** Seed of the simulator's random source (fault draws, generated ids); used when set. */
   simSeed: number;
+  /** Acknowledges that a simulated dataplane publishes into a real etcd or Kubernetes API. */
+  simWithRealStore: boolean;
   localSubnetMgr: boolean;
   localLeaseFile: string;
   /** Seconds between full resyncs of HNS/route state against the desired state. */
   resyncInterval: number;
   logLevel: string;
+  logFormat: LogFormat;
   metrics: boolean;
   // CNI side of the node (src/cni)
   /** Where the flannel CNI config is written once pods can be networked; empty: not written. */
@@ -81,7 +88,7 @@ export interface DaemonFlags {
   ignoredOnWindows: string[];
   /** Where each non-default value came from, by flag name. */
   setFrom: Record<string, 'flag' | 'env'>;
-  /** Arguments after the flags; flanneld ignores them. */
+  /** Arguments after the flags: always empty, since a stray argument is a usage error. */
   positionals: string[];
 }
 
@@ -123,6 +130,7 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'kubeconfig-file', field: 'kubeconfigFile', kind: 'string', origin: 'flanneld', defaultValue: always(''), description: 'kubeconfig file location; not needed when running in a pod' },
   { name: 'kube-annotation-prefix', field: 'kubeAnnotationPrefix', kind: 'string', origin: 'flanneld', defaultValue: always('flannel.alpha.coreos.com'), description: 'Kubernetes annotation prefix; may contain one "/", otherwise "/" is appended' },
   { name: 'net-config-path', field: 'netConfigPath', kind: 'string', origin: 'flanneld', defaultValue: perOs('/etc/kube-flannel/net-conf.json', 'C:\\etc\\kube-flannel\\net-conf.json'), description: 'path to the network configuration file (kube mode)' },
+  { name: 'net-config-grace-period', field: 'netConfigGracePeriod', kind: 'int', origin: 'flannel-win', defaultValue: always(10), min: 0, max: 3600, description: 'kube mode: seconds to wait for an unreadable --net-config-path (a ConfigMap volume not there yet) before exiting 1' },
   { name: 'set-node-network-unavailable', field: 'setNodeNetworkUnavailable', kind: 'bool', origin: 'flanneld', defaultValue: always(true), description: 'set the node condition NetworkUnavailable to False once the network is up (kube mode)' },
   { name: 'iface', field: 'iface', kind: 'list', origin: 'flanneld', defaultValue: always([]), description: 'interface to use (IP or name) for inter-host communication; repeatable, checked in order, first match wins' },
   { name: 'iface-regex', field: 'ifaceRegex', kind: 'list', origin: 'flanneld', defaultValue: always([]), description: 'regex matched against interface IPs, then names; repeatable; checked after --iface' },
@@ -152,10 +160,12 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'sim-fail-next', field: 'simFailNext', kind: 'string', origin: 'flannel-win', defaultValue: always(''), description: 'simulator: fail the next N calls of each operation, e.g. createNetwork=2,listInterfaces=1' },
   { name: 'sim-fault-hresult', field: 'simFaultHresult', kind: 'string', origin: 'flannel-win', defaultValue: always('0x803b0020'), description: 'simulator: HRESULT of injected failures (default HCN_E_MANAGER_STOPPED, a transient HNS failure)' },
   { name: 'sim-seed', field: 'simSeed', kind: 'int', origin: 'flannel-win', defaultValue: always(0), min: 0, max: 4294967295, description: 'simulator: seed for fault draws and generated ids, so a run can be replayed (random when not given)' },
+  { name: 'sim-with-real-store', field: 'simWithRealStore', kind: 'bool', origin: 'flannel-win', defaultValue: always(false), description: 'allow the simulated dataplane with etcd or the Kubernetes API: the lease then publishes a simulated VtepMAC into that store, which breaks real peers (tests and benchmarks only)' },
   { name: 'local-subnet-mgr', field: 'localSubnetMgr', kind: 'bool', origin: 'flannel-win', defaultValue: always(false), description: 'keep leases in a local file (--local-lease-file) instead of etcd or Kubernetes; for single-host trials and the demo' },
   { name: 'local-lease-file', field: 'localLeaseFile', kind: 'string', origin: 'flannel-win', defaultValue: always('.sim/leases.json'), description: 'local subnet manager: the JSON file holding the network config and leases' },
   { name: 'resync-interval', field: 'resyncInterval', kind: 'int', origin: 'flannel-win', defaultValue: always(60), min: 1, description: 'seconds between full resyncs that repair HNS and route drift' },
   { name: 'log-level', field: 'logLevel', kind: 'string', origin: 'flannel-win', defaultValue: always('info'), choices: LOG_LEVELS, description: 'log level of the JSON log on stderr' },
+  { name: 'log-format', field: 'logFormat', kind: 'string', origin: 'flannel-win', defaultValue: always('json'), choices: LOG_FORMATS, description: 'log format on stderr: json (one object per line, level names, ISO times) or text (one readable line per event)' },
   { name: 'metrics', field: 'metrics', kind: 'bool', origin: 'flannel-win', defaultValue: always(true), description: 'serve Prometheus metrics at /metrics on the healthz server' },
   // The CNI side of the node: the flannel CNI config and kube-proxy's source VIP (install).
   { name: 'cni-conf-file', field: 'cniConfFile', kind: 'string', origin: 'flannel-win', defaultValue: perOs('', 'C:\\etc\\cni\\net.d\\10-flannel.conflist'), description: 'write the flannel CNI config here once the network, subnet.env and the first apply exist (empty: do not write it)' },
@@ -209,12 +219,26 @@ function convert(definition: FlagDefinition, text: string, source: 'flag' | 'env
 }
 
 /**
+ * flanneld takes no arguments, and Go's flag package stops at the first one, so every flag after
+ * it would be silently ignored (`--ip-masq false --iface eth1` drops --iface). That is an error
+ * here, with the fix when the stray word is a boolean's value.
+ */
+function strayArgumentError(positionals: readonly string[], previous: GoFlagToken | undefined): UsageError {
+  const first = positionals[0] as string;
+  const ignored = positionals.length > 1 ? `; it would end flag parsing and ignore ${JSON.stringify(positionals.slice(1).join(' '))}` : '';
+  const boolValue = previous?.kind === 'bool' && parseGoBool(first) !== undefined;
+  const hint = boolValue ? ` (a boolean flag takes its value after "=": write --${previous.written}=${first})` : ' (flannel-win takes no arguments, only flags)';
+  return new UsageError(`unexpected argument ${JSON.stringify(first)}${hint}${ignored}`, { argument: first, positionals: [...positionals] });
+}
+
+/**
  * flanneld's command line: Go flag syntax, then FLANNELD_* for every flag not given on the
  * command line (empty values ignored; a repeatable flag takes the env value as one entry),
  * then defaults. Throws UsageError naming the flag (or env variable) that is wrong.
  */
 export function parseFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform): DaemonFlags {
   const { tokens, positionals } = tokenizeGoFlags(argv, lookupFlag);
+  if (positionals.length > 0) throw strayArgumentError(positionals, tokens.at(-1));
   const values = new Map<FlagField, FlagValue>();
   const setFrom: Record<string, 'flag' | 'env'> = {};
 

@@ -1,6 +1,7 @@
 import { FlannelWinError } from '../errors.js';
 import {
   formatIp4,
+  formatIp4Net,
   formatIp6,
   ip4Mask,
   ip4NetContainsIp,
@@ -108,7 +109,9 @@ export function parseNetConfig(text: string, source = 'net-conf.json'): NetConfi
   const bool = (field: FieldName, value: unknown): boolean =>
     typeof value === 'boolean' ? value : fail(field, `expected a boolean, got ${jsonTypeName(value)} ${describeValue(value)}`, value);
   const uint = (field: FieldName, value: unknown): number =>
-    typeof value === 'number' && Number.isInteger(value) && value >= 0
+    // Go decodes into a uint, so a fraction, a sign or a number past 2^64 is an error there;
+    // past 2^53 a JavaScript number is no longer exact, so that is the bound here.
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
       ? value
       : fail(field, `expected a non-negative integer, got ${jsonTypeName(value)} ${describeValue(value)}`, value);
   const text4Net = (field: FieldName, value: unknown): Ip4Net => {
@@ -221,10 +224,7 @@ function backendTypeOf(backend: Record<string, unknown>, fail: (field: string, p
 export function describeBackendTypeProblem(backendType: string, options: { backendAbsent?: boolean } = {}): string | undefined {
   if (WINDOWS_BACKEND_TYPES.includes(backendType)) return undefined;
   if (backendType === 'udp' && options.backendAbsent === true) {
-    return (
-      'net-conf.json has no "Backend", so the backend type is flannel\'s code default "udp", ' +
-      'which does not exist on Windows; set "Backend": {"Type": "vxlan"} (or "host-gw")'
-    );
+    return 'Backend is missing; flannel\'s default udp cannot run on Windows; set "Backend": {"Type": "vxlan"} (or "host-gw")';
   }
   if (backendType === '') {
     return 'unknown backend type: "" ("Backend" has no "Type"; set "Backend": {"Type": "vxlan"} or "host-gw")';
@@ -234,30 +234,42 @@ export function describeBackendTypeProblem(backendType: string, options: { backe
 
 /**
  * flannel's `CheckNetworkConfig` (etcd mode): fills SubnetLen/Min/Max defaults and rejects
- * ranges that cannot hold four subnets. Error messages are flannel's, word for word, so
- * operators can search for them; the offending values travel in the error context.
+ * ranges that cannot hold four subnets. flannel's words are kept so operators can search for
+ * them; each message starts with `source` and the field and value at fault, and the context
+ * carries them too. One check flannel lacks: SubnetMax below SubnetMin (an empty range, which
+ * flannel reports only later as "out of subnets").
  */
-export function checkNetworkConfig(cfg: NetConfig): CheckedNetConfig {
+export function checkNetworkConfig(cfg: NetConfig, source = 'net-conf.json'): CheckedNetConfig {
   const checked: CheckedNetConfig = { ...cfg };
-  if (cfg.enableIpv4) Object.assign(checked, checkIpv4Range(cfg));
-  if (cfg.enableIpv6) Object.assign(checked, checkIpv6Range(cfg));
+  if (cfg.enableIpv4) Object.assign(checked, checkIpv4Range(cfg, source));
+  if (cfg.enableIpv6) Object.assign(checked, checkIpv6Range(cfg, source));
   return checked;
 }
 
-function checkIpv4Range(cfg: NetConfig): Pick<CheckedNetConfig, 'subnetLen' | 'subnetMin' | 'subnetMax'> {
+/** A failed range check: `<source>: field "<field>" = <value>: <flannel's words>`. */
+function rangeError(source: string, field: string, value: string | number | undefined, problem: string, context: Record<string, unknown>): NetConfigError {
+  const shown = value === undefined ? 'is missing' : `= ${typeof value === 'string' ? `"${value}"` : value}`;
+  return new NetConfigError(`${source}: field "${field}" ${shown}: ${problem}`, { source, field, value, ...context });
+}
+
+function checkIpv4Range(cfg: NetConfig, source: string): Pick<CheckedNetConfig, 'subnetLen' | 'subnetMin' | 'subnetMax'> {
   const network = cfg.network;
-  if (network === undefined || (network.ip === 0 && network.prefixLen === 0)) {
-    throw new NetConfigError('please define a correct Network parameter in the flannel config', { field: 'Network' });
+  if (network === undefined) {
+    throw rangeError(source, 'Network', undefined, 'please define a correct Network parameter in the flannel config (the cluster\'s IPv4 CIDR, e.g. "10.244.0.0/16")', {});
   }
-  const context = { network: `${formatIp4(network.ip)}/${network.prefixLen}`, subnetLen: cfg.subnetLen };
+  const networkText = formatIp4Net(network);
+  if (network.prefixLen === 0) {
+    throw rangeError(source, 'Network', networkText, 'please define a correct Network parameter in the flannel config: a cluster network cannot cover every IPv4 address', {});
+  }
+  const context = { network: networkText, subnetLen: cfg.subnetLen };
   let subnetLen = cfg.subnetLen;
   if (subnetLen > 0) {
-    if (subnetLen > 30) throw new NetConfigError('SubnetLen must be less than /31', context);
+    if (subnetLen > 30) throw rangeError(source, 'SubnetLen', subnetLen, 'SubnetLen must be less than /31', context);
     if (subnetLen < network.prefixLen + 2) {
-      throw new NetConfigError('network must be able to accommodate at least four subnets', context);
+      throw rangeError(source, 'SubnetLen', subnetLen, `network must be able to accommodate at least four subnets (Network is ${networkText})`, context);
     }
   } else if (network.prefixLen > 28) {
-    throw new NetConfigError('network is too small. Minimum useful network prefix is /28', context);
+    throw rangeError(source, 'Network', networkText, 'network is too small. Minimum useful network prefix is /28', context);
   } else {
     subnetLen = network.prefixLen <= 22 ? 24 : network.prefixLen + 2;
   }
@@ -268,38 +280,42 @@ function checkIpv4Range(cfg: NetConfig): Pick<CheckedNetConfig, 'subnetLen' | 's
     // The network's first subnet is skipped: its .0 would clash with the network address.
     subnetMin = (network.ip + size) >>> 0;
   } else if (!ip4NetContainsIp(network, subnetMin)) {
-    throw new NetConfigError('SubnetMin is not in the range of the Network', { ...context, subnetMin: formatIp4(subnetMin) });
+    throw rangeError(source, 'SubnetMin', formatIp4(subnetMin), `SubnetMin is not in the range of the Network ${networkText}`, context);
   }
   let subnetMax = cfg.subnetMax ?? 0;
   if (subnetMax === 0) {
     subnetMax = (network.ip + 2 ** (32 - network.prefixLen) - size) >>> 0;
   } else if (!ip4NetContainsIp(network, subnetMax)) {
-    throw new NetConfigError('SubnetMax is not in the range of the Network', { ...context, subnetMax: formatIp4(subnetMax) });
+    throw rangeError(source, 'SubnetMax', formatIp4(subnetMax), `SubnetMax is not in the range of the Network ${networkText}`, context);
   }
   const mask = ip4Mask(subnetLen);
   if ((subnetMin & mask) >>> 0 !== subnetMin) {
-    throw new NetConfigError(`SubnetMin is not on a SubnetLen boundary: ${formatIp4(subnetMin)}`, { ...context, subnetLen });
+    throw rangeError(source, 'SubnetMin', formatIp4(subnetMin), `SubnetMin is not on a SubnetLen boundary: ${formatIp4(subnetMin)} (SubnetLen ${subnetLen})`, { ...context, subnetLen });
   }
   if ((subnetMax & mask) >>> 0 !== subnetMax) {
-    throw new NetConfigError(`SubnetMax is not on a SubnetLen boundary: ${formatIp4(subnetMax)}`, { ...context, subnetLen });
+    throw rangeError(source, 'SubnetMax', formatIp4(subnetMax), `SubnetMax is not on a SubnetLen boundary: ${formatIp4(subnetMax)} (SubnetLen ${subnetLen})`, { ...context, subnetLen });
+  }
+  if (subnetMax < subnetMin) {
+    throw rangeError(source, 'SubnetMax', formatIp4(subnetMax), `SubnetMax is below SubnetMin ${formatIp4(subnetMin)}: no subnet can be allocated`, context);
   }
   return { subnetLen, subnetMin, subnetMax };
 }
 
-function checkIpv6Range(cfg: NetConfig): Pick<CheckedNetConfig, 'ipv6SubnetLen' | 'ipv6SubnetMin' | 'ipv6SubnetMax'> {
+function checkIpv6Range(cfg: NetConfig, source: string): Pick<CheckedNetConfig, 'ipv6SubnetLen' | 'ipv6SubnetMin' | 'ipv6SubnetMax'> {
   const network = cfg.ipv6Network;
   if (network === undefined || (network.ip === 0n && network.prefixLen === 0)) {
-    throw new NetConfigError('please define a correct IPv6Network parameter in the flannel config', { field: 'IPv6Network' });
+    throw rangeError(source, 'IPv6Network', network && `${formatIp6(network.ip)}/${network.prefixLen}`, 'please define a correct IPv6Network parameter in the flannel config', {});
   }
-  const context = { ipv6Network: `${formatIp6(network.ip)}/${network.prefixLen}`, ipv6SubnetLen: cfg.ipv6SubnetLen };
+  const networkText = `${formatIp6(network.ip)}/${network.prefixLen}`;
+  const context = { ipv6Network: networkText, ipv6SubnetLen: cfg.ipv6SubnetLen };
   let subnetLen = cfg.ipv6SubnetLen;
   if (subnetLen > 0) {
-    if (subnetLen > 126) throw new NetConfigError('SubnetLen must be less than /127', context);
+    if (subnetLen > 126) throw rangeError(source, 'IPv6SubnetLen', subnetLen, 'SubnetLen must be less than /127', context);
     if (subnetLen < network.prefixLen + 2) {
-      throw new NetConfigError('network must be able to accommodate at least four subnets', context);
+      throw rangeError(source, 'IPv6SubnetLen', subnetLen, `network must be able to accommodate at least four subnets (IPv6Network is ${networkText})`, context);
     }
   } else if (network.prefixLen > 124) {
-    throw new NetConfigError('IPv6Network is too small. Minimum useful network prefix is /124', context);
+    throw rangeError(source, 'IPv6Network', networkText, 'IPv6Network is too small. Minimum useful network prefix is /124', context);
   } else {
     subnetLen = network.prefixLen <= 62 ? 64 : network.prefixLen + 2;
   }
@@ -309,20 +325,23 @@ function checkIpv6Range(cfg: NetConfig): Pick<CheckedNetConfig, 'ipv6SubnetLen' 
   if (subnetMin === 0n) {
     subnetMin = (network.ip + size) & all;
   } else if (!ip6NetContainsIp(network, subnetMin)) {
-    throw new NetConfigError('IPv6SubnetMin is not in the range of the IPv6Network', { ...context, ipv6SubnetMin: formatIp6(subnetMin) });
+    throw rangeError(source, 'IPv6SubnetMin', formatIp6(subnetMin), `IPv6SubnetMin is not in the range of the IPv6Network ${networkText}`, context);
   }
   let subnetMax = cfg.ipv6SubnetMax ?? 0n;
   if (subnetMax === 0n) {
     subnetMax = (network.ip + (1n << BigInt(128 - network.prefixLen)) - size) & all;
   } else if (!ip6NetContainsIp(network, subnetMax)) {
-    throw new NetConfigError('IPv6SubnetMax is not in the range of the IPv6Network', { ...context, ipv6SubnetMax: formatIp6(subnetMax) });
+    throw rangeError(source, 'IPv6SubnetMax', formatIp6(subnetMax), `IPv6SubnetMax is not in the range of the IPv6Network ${networkText}`, context);
   }
   const mask = ip6Mask(subnetLen);
   if ((subnetMin & mask) !== subnetMin) {
-    throw new NetConfigError(`IPv6SubnetMin is not on a SubnetLen boundary: ${formatIp6(subnetMin)}`, { ...context, ipv6SubnetLen: subnetLen });
+    throw rangeError(source, 'IPv6SubnetMin', formatIp6(subnetMin), `IPv6SubnetMin is not on a SubnetLen boundary: ${formatIp6(subnetMin)}`, { ...context, ipv6SubnetLen: subnetLen });
   }
   if ((subnetMax & mask) !== subnetMax) {
-    throw new NetConfigError(`IPv6SubnetMax is not on a SubnetLen boundary: ${formatIp6(subnetMax)}`, { ...context, ipv6SubnetLen: subnetLen });
+    throw rangeError(source, 'IPv6SubnetMax', formatIp6(subnetMax), `IPv6SubnetMax is not on a SubnetLen boundary: ${formatIp6(subnetMax)}`, { ...context, ipv6SubnetLen: subnetLen });
+  }
+  if (subnetMax < subnetMin) {
+    throw rangeError(source, 'IPv6SubnetMax', formatIp6(subnetMax), `IPv6SubnetMax is below IPv6SubnetMin ${formatIp6(subnetMin)}: no subnet can be allocated`, context);
   }
   return { ipv6SubnetLen: subnetLen, ipv6SubnetMin: subnetMin, ipv6SubnetMax: subnetMax };
 }

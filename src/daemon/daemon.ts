@@ -32,7 +32,7 @@ export interface DaemonOptions {
   ifaceCanReach?: string | undefined;
   publicIp?: string | undefined;
   /** undefined: no health server (flanneld's --healthz-port 0). */
-  healthz?: { host: string; port: number } | undefined;
+  healthz?: { host: string; port: number; detailFromLoopbackOnly?: boolean } | undefined;
   /** Serve /metrics on the health server (--metrics). */
   serveMetrics?: boolean;
   resyncIntervalMs: number;
@@ -148,7 +148,14 @@ export class Daemon {
         what: 'read the node-public-ip override',
       });
       if (override) log.info({ publicIp: override, flag: options.publicIp }, 'the node-public-ip annotation overrides --public-ip');
-      const external = await this.selectInterface(override ?? options.publicIp);
+      // A failed interface or route listing is transient (HNS restarting); no match once the
+      // host answered is not (DaemonStartError), so only that one ends start-up.
+      const external = await retryWithBackoff(() => this.selectInterface(override ?? options.publicIp), {
+        signal: inner.signal,
+        log,
+        what: 'list the host interfaces and routes',
+        isPermanent,
+      });
       const previous = await readSubnetEnv(options.subnetFile).then(
         (env) => {
           for (const warning of env.warnings) log.warn({ subnetFile: options.subnetFile }, `previous subnet.env: ${warning}`);

@@ -21,6 +21,8 @@ export async function startHealthServer(options: {
   port: number;
   state: HealthState;
   metrics?: Registry | undefined;
+  /** Answer /status and /metrics to loopback clients only (set when --healthz-ip is not explicit). */
+  detailFromLoopbackOnly?: boolean | undefined;
   log: Logger;
 }): Promise<{ server: Server; address: string; close(): Promise<void> }> {
   const { state, metrics, log } = options;
@@ -32,6 +34,9 @@ export async function startHealthServer(options: {
     };
     if (path === '/healthz') return send(200, 'flanneld is running');
     if (path === '/readyz') return state.ready() ? send(200, 'flanneld is ready') : send(503, 'flanneld is not ready yet');
+    if ((path === '/status' || path === '/metrics') && options.detailFromLoopbackOnly && !isLoopbackAddress(req.socket.remoteAddress)) {
+      return send(403, `${path} answers loopback clients only; start with an explicit --healthz-ip to serve it on that address`);
+    }
     if (path === '/status') return send(200, JSON.stringify(state.status(), null, 2), 'application/json');
     if (path === '/metrics' && metrics) {
       metrics.metrics().then(
@@ -60,4 +65,11 @@ export async function startHealthServer(options: {
         setTimeout(() => server.closeAllConnections(), 3000).unref();
       }),
   };
+}
+
+/** 127.0.0.0/8, ::1, or an IPv4-mapped loopback address, as a socket reports its peer. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
 }

@@ -30,7 +30,7 @@ test('a malformed net-conf.json exits 1 with a message naming the file, the fiel
   const bad = join(dir, 'net-conf.json');
   await writeFile(bad, '{"Network":"10.244.0.0/16","SubnetLen":"x","Backend":{"Type":"vxlan"}}');
   const run = DaemonProcess.start(
-    ['--kube-subnet-mgr', '--kube-api-url=https://127.0.0.1:1', `--net-config-path=${bad}`, '--dataplane=sim', `--sim-state=${join(dir, 'host.json')}`, `--subnet-file=${join(dir, 'subnet.env')}`],
+    ['--kube-subnet-mgr', '--kube-api-url=https://127.0.0.1:1', `--net-config-path=${bad}`, '--dataplane=sim', '--sim-with-real-store', `--sim-state=${join(dir, 'host.json')}`, `--subnet-file=${join(dir, 'subnet.env')}`],
     { NODE_NAME: 'win-1' },
   );
   const { code } = await run.exited;

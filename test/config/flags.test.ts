@@ -65,11 +65,12 @@ test('boolean forms: bare, =true, =false, Go spellings; a bool never takes the n
   t.true(linux(['-kube-subnet-mgr=T']).kubeSubnetMgr);
   t.false(linux(['--iptables-forward-rules=false']).iptablesForwardRules);
   t.false(linux(['--metrics=0']).metrics);
-  const f = linux(['--ip-masq', 'false', '--healthz-port=1']);
-  t.true(f.ipMasq);
-  // Go stops at the first non-flag argument.
-  t.deepEqual(f.positionals, ['false', '--healthz-port=1']);
-  t.is(f.healthzPort, 0);
+  // Go stops at the first non-flag argument, so "false" would end parsing: a usage error here.
+  const stray = t.throws(() => linux(['--ip-masq', 'false', '--healthz-port=1']), { instanceOf: UsageError });
+  t.is(stray?.exitCode, 2);
+  t.regex(stray?.message ?? '', /unexpected argument "false" \(a boolean flag takes its value after "=": write --ip-masq=false\); it would end flag parsing and ignore "--healthz-port=1"/);
+  t.deepEqual(linux(['--ip-masq', '--healthz-port=1']).positionals, []);
+  t.throws(() => linux(['run']), { instanceOf: UsageError, message: /unexpected argument "run" \(flannel-win takes no arguments, only flags\)/ });
   const err = t.throws(() => linux(['--ip-masq=yes']), { instanceOf: UsageError });
   t.is(err?.context['flag'], 'ip-masq');
   t.is(err?.exitCode, 2);

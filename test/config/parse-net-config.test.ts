@@ -86,15 +86,27 @@ test('explicit SubnetMin/Max and SubnetLen are kept', (t) => {
   });
 });
 
-test('IPv4 check errors are flannel\'s messages', (t) => {
-  t.is(checkError('{}'), 'please define a correct Network parameter in the flannel config');
-  t.is(checkError('{"Network":"10.0.0.0/16","SubnetLen":31}'), 'SubnetLen must be less than /31');
-  t.is(checkError('{"Network":"10.0.0.0/16","SubnetLen":17}'), 'network must be able to accommodate at least four subnets');
-  t.is(checkError('{"Network":"10.0.0.0/29"}'), 'network is too small. Minimum useful network prefix is /28');
-  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMin":"10.1.0.0"}'), 'SubnetMin is not in the range of the Network');
-  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMax":"10.1.0.0"}'), 'SubnetMax is not in the range of the Network');
-  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMin":"10.0.1.5"}'), 'SubnetMin is not on a SubnetLen boundary: 10.0.1.5');
-  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMax":"10.0.9.1"}'), 'SubnetMax is not on a SubnetLen boundary: 10.0.9.1');
+test('IPv4 check errors keep flannel\'s words and name the source, the field and the value', (t) => {
+  t.is(checkError('{}'), 'net-conf.json: field "Network" is missing: please define a correct Network parameter in the flannel config (the cluster\'s IPv4 CIDR, e.g. "10.244.0.0/16")');
+  t.is(checkError('{"Network":"0.0.0.0/0"}'), 'net-conf.json: field "Network" = "0.0.0.0/0": please define a correct Network parameter in the flannel config: a cluster network cannot cover every IPv4 address');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetLen":31}'), 'net-conf.json: field "SubnetLen" = 31: SubnetLen must be less than /31');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetLen":17}'), 'net-conf.json: field "SubnetLen" = 17: network must be able to accommodate at least four subnets (Network is 10.0.0.0/16)');
+  t.is(checkError('{"Network":"10.0.0.0/29"}'), 'net-conf.json: field "Network" = "10.0.0.0/29": network is too small. Minimum useful network prefix is /28');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMin":"10.1.0.0"}'), 'net-conf.json: field "SubnetMin" = "10.1.0.0": SubnetMin is not in the range of the Network 10.0.0.0/16');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMax":"10.1.0.0"}'), 'net-conf.json: field "SubnetMax" = "10.1.0.0": SubnetMax is not in the range of the Network 10.0.0.0/16');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMin":"10.0.1.5"}'), 'net-conf.json: field "SubnetMin" = "10.0.1.5": SubnetMin is not on a SubnetLen boundary: 10.0.1.5 (SubnetLen 24)');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMax":"10.0.9.1"}'), 'net-conf.json: field "SubnetMax" = "10.0.9.1": SubnetMax is not on a SubnetLen boundary: 10.0.9.1 (SubnetLen 24)');
+  t.is(checkError('{"Network":"10.0.0.0/16","SubnetMin":"10.0.9.0","SubnetMax":"10.0.3.0"}'), 'net-conf.json: field "SubnetMax" = "10.0.3.0": SubnetMax is below SubnetMin 10.0.9.0: no subnet can be allocated');
+});
+
+test('the source names the document in range errors, and the context carries field and value', (t) => {
+  const err = t.throws(() => checkNetworkConfig(parseNetConfig('{"Network":"10.0.0.0/16","SubnetLen":31}'), 'etcd key /x/config'), { instanceOf: NetConfigError });
+  t.regex(err?.message ?? '', /^etcd key \/x\/config: field "SubnetLen" = 31:/);
+  t.like(err?.context, { source: 'etcd key /x/config', field: 'SubnetLen', value: 31 });
+});
+
+test('SubnetLen beyond an exact integer (1e300) is a decode error naming the value', (t) => {
+  t.throws(() => parseNetConfig('{"Network":"10.0.0.0/16","SubnetLen":1e300}'), { instanceOf: NetConfigError, message: 'net-conf.json: field "SubnetLen": expected a non-negative integer, got number 1e+300' });
 });
 
 test('IPv4 checks are skipped when EnableIPv4 is false', (t) => {
@@ -113,20 +125,20 @@ test('flannel IPv6 example: fc00::/48 gives /64 from fc00:0:0:1:: to fc00:0:0:ff
 test('IPv6 defaults and errors', (t) => {
   const v6 = (extra: string): string => `{"Network":"10.3.0.0/16","EnableIPv6":true${extra}}`;
   t.is(checkNetworkConfig(parseNetConfig(v6(',"IPv6Network":"fc00::/120"'))).ipv6SubnetLen, 122);
-  t.is(checkError(v6('')), 'please define a correct IPv6Network parameter in the flannel config');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetLen":127')), 'SubnetLen must be less than /127');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetLen":49')), 'network must be able to accommodate at least four subnets');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/125"')), 'IPv6Network is too small. Minimum useful network prefix is /124');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMin":"fc01::"')), 'IPv6SubnetMin is not in the range of the IPv6Network');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMax":"fc01::"')), 'IPv6SubnetMax is not in the range of the IPv6Network');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMin":"fc00:0:0:1::1"')), 'IPv6SubnetMin is not on a SubnetLen boundary: fc00:0:0:1::1');
-  t.is(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMax":"fc00:0:0:2::1"')), 'IPv6SubnetMax is not on a SubnetLen boundary: fc00:0:0:2::1');
+  t.regex(checkError(v6('')), /field "IPv6Network" is missing: please define a correct IPv6Network parameter in the flannel config$/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetLen":127')), /field "IPv6SubnetLen" = 127: SubnetLen must be less than \/127$/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetLen":49')), /field "IPv6SubnetLen" = 49: network must be able to accommodate at least four subnets/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/125"')), /field "IPv6Network" = "fc00::\/125": IPv6Network is too small. Minimum useful network prefix is \/124$/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMin":"fc01::"')), /field "IPv6SubnetMin" = "fc01::": IPv6SubnetMin is not in the range of the IPv6Network fc00::\/48$/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMax":"fc01::"')), /field "IPv6SubnetMax" = "fc01::": IPv6SubnetMax is not in the range of the IPv6Network fc00::\/48$/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMin":"fc00:0:0:1::1"')), /IPv6SubnetMin is not on a SubnetLen boundary: fc00:0:0:1::1$/);
+  t.regex(checkError(v6(',"IPv6Network":"fc00::/48","IPv6SubnetMax":"fc00:0:0:2::1"')), /IPv6SubnetMax is not on a SubnetLen boundary: fc00:0:0:2::1$/);
 });
 
 test('describeBackendTypeProblem: udp from a missing Backend gets a clear Windows message', (t) => {
   t.is(describeBackendTypeProblem('vxlan'), undefined);
   t.is(describeBackendTypeProblem('host-gw'), undefined);
-  t.regex(describeBackendTypeProblem('udp', { backendAbsent: true }) ?? '', /no "Backend".*"udp".*does not exist on Windows/);
+  t.regex(describeBackendTypeProblem('udp', { backendAbsent: true }) ?? '', /^Backend is missing; flannel's default udp cannot run on Windows/);
   t.regex(describeBackendTypeProblem('udp') ?? '', /unknown backend type: udp/);
   t.regex(describeBackendTypeProblem('') ?? '', /"Backend" has no "Type"/);
   t.regex(describeBackendTypeProblem('wireguard') ?? '', /unknown backend type: wireguard \(Windows supports vxlan, host-gw\)/);

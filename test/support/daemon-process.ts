@@ -11,6 +11,14 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** pino's level numbers by name: the daemon writes names, tests compare numbers (warn = 40). */
+const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+function withNumericLevel(line: LogLine): LogLine {
+  const level = line.level as unknown;
+  return typeof level === 'string' && LEVELS[level] !== undefined ? { ...line, levelName: level, level: LEVELS[level] } : line;
+}
+
 /**
  * flannel-win as a child process, as an operator runs it: real argv, real environment, JSON
  * log lines on stderr collected for assertions.
@@ -31,7 +39,7 @@ export class DaemonProcess {
         buffer = buffer.slice(nl + 1);
         this.rawStderr.push(line);
         try {
-          this.logs.push(JSON.parse(line) as LogLine);
+          this.logs.push(withNumericLevel(JSON.parse(line) as LogLine));
         } catch {
           // Not a log line (usage text, a crash trace): kept in rawStderr.
         }

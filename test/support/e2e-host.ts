@@ -45,12 +45,15 @@ export class SimHostFile {
 }
 
 /**
- * The flags every end-to-end run shares: the simulated host in `dir`, subnet.env next to it,
+ * The flags every end-to-end run shares: the simulated host in `dir` (acknowledged as talking to
+ * a test store), subnet.env next to it,
  * the node address, and health on loopback `port` (readiness is what the tests wait for).
  */
 export function simDaemonArgs(host: SimHostFile, dir: string, port: number): string[] {
   return [
     '--dataplane=sim',
+    // The tests' etcd and API server are throw-away: publishing a simulated VtepMAC there is the point.
+    '--sim-with-real-store',
     `--sim-state=${host.path}`,
     `--subnet-file=${dir}/subnet.env`,
     '--public-ip=192.168.1.10',
@@ -69,7 +72,9 @@ export async function startReady(args: readonly string[], port: number, env: Rec
   const daemon = DaemonProcess.start(args, env);
   try {
     await Promise.race([
-      waitFor(() => isReady(port), { timeoutMs: 30_000, what: 'the daemon to report ready' }),
+      waitFor(() => isReady(port), { timeoutMs: 30_000, what: 'the daemon to report ready' }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; daemon stderr so far:\n${daemon.rawStderr.slice(-30).join('\n')}`);
+      }),
       daemon.exited.then(({ code }) => {
         throw new Error(`flannel-win exited with ${code} before it was ready:\n${daemon.rawStderr.slice(-30).join('\n')}`);
       }),

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
 
 export interface EtcdServer {
-  /** `http://127.0.0.1:<port>`, usable as an etcd3 host and as `--etcd-endpoints`. */
+  /** `http://127.0.0.1:<port>` (`https://` with TLS), usable as an etcd3 host and as `--etcd-endpoints`. */
   readonly endpoint: string;
   readonly dataDir: string;
   stop(): Promise<void>;
@@ -24,11 +25,34 @@ async function freeLoopbackPort(): Promise<number> {
   return address.port;
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
+/** Server-side TLS for the test etcd: PEM files of its certificate and key (see kube-tls.ts). */
+export interface EtcdServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The CA's PEM text, to check the server's health over https. */
+  readonly caCert: string;
+}
+
+async function healthy(endpoint: string, tls: EtcdServerTls | undefined): Promise<boolean> {
+  if (tls) return httpsHealthy(`${endpoint}/health`, tls.caCert);
   const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
   if (res?.status !== 200) return false;
   const body = (await res.json().catch(() => undefined)) as { health?: string } | undefined;
   return body?.health === 'true';
+}
+
+/** fetch cannot take a private CA, so the TLS health check uses node:https. */
+function httpsHealthy(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { ca, timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 && body.includes('"health":"true"')));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -36,11 +60,11 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function startOnce(): Promise<EtcdServer> {
+async function startOnce(tls: EtcdServerTls | undefined): Promise<EtcdServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flannel-win-etcd-'));
   const clientPort = await freeLoopbackPort();
   const peerPort = await freeLoopbackPort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     'etcd',
@@ -54,6 +78,7 @@ async function startOnce(): Promise<EtcdServer> {
       `--initial-cluster=test=${peer}`,
       '--logger=zap',
       '--log-level=error',
+      ...(tls ? [`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`] : []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -75,7 +100,7 @@ async function startOnce(): Promise<EtcdServer> {
     const outcome = await waitFor(
       async () => {
         if (spawnError || child.exitCode !== null) return 'dead';
-        return (await healthy(endpoint)) ? 'healthy' : undefined;
+        return (await healthy(endpoint, tls)) ? 'healthy' : undefined;
       },
       { timeoutMs: 15_000, intervalMs: 50, what: `etcd healthy at ${endpoint}` },
     );
@@ -94,12 +119,13 @@ async function startOnce(): Promise<EtcdServer> {
 /**
  * Starts a private etcd (the `etcd` binary on PATH) on free loopback ports with a temporary data
  * dir and waits until it reports healthy. A port taken between probing and binding is retried.
+ * With `tls`, clients must speak TLS to it (server certificate only, no client authentication).
  */
-export async function startEtcd(): Promise<EtcdServer> {
+export async function startEtcd(options: { tls?: EtcdServerTls } = {}): Promise<EtcdServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce();
+      return await startOnce(options.tls);
     } catch (err) {
       lastError = err;
       if (/ENOENT|cannot run etcd/.test((err as Error).message)) break;

@@ -2,11 +2,15 @@ import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { FlannelWinError } from '../../errors.js';
 
+/**
+ * --etcd-cafile, --etcd-certfile, --etcd-keyfile. Any one of them turns TLS on: the CA alone is
+ * server-only TLS (the server verified against it, no client certificate); cert and key add a
+ * client certificate and must come together; without a CA the system roots verify the server.
+ */
 export interface EtcdTlsFiles {
-  /** Optional, as in flannel: without it the system roots verify the server. */
   caFile?: string | undefined;
-  certFile: string;
-  keyFile: string;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
 }
 
 export interface EtcdConnectionOptions {
@@ -33,8 +37,9 @@ function readPem(path: string, what: string): Buffer {
 }
 
 /**
- * Builds the etcd3 client options. TLS is used when a client cert and key are given (flannel's
- * rule); unary calls get a deadline, streams (watches) do not.
+ * Builds the etcd3 client options. TLS is used when any TLS file is given (flannel uses it only
+ * when both a client cert and key are given, and silently ignores a lone CA file, which makes a
+ * server-only TLS etcd unreachable); unary calls get a deadline, streams (watches) do not.
  */
 export function etcdClientOptions(options: EtcdConnectionOptions): IOptions {
   if (options.endpoints.length === 0) throw new EtcdConfigError('no etcd endpoints given', {});
@@ -52,13 +57,16 @@ export function etcdClientOptions(options: EtcdConnectionOptions): IOptions {
       'grpc.keepalive_timeout_ms': 10_000,
     },
   };
-  // flannel: TLS only when both a client cert and key are given; otherwise plaintext.
-  if (options.tls && options.tls.certFile && options.tls.keyFile) {
+  const tls = options.tls;
+  if (hasTlsFiles(options) && tls) {
+    if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+      const [given, missing] = tls.certFile ? ['--etcd-certfile', '--etcd-keyfile'] : ['--etcd-keyfile', '--etcd-certfile'];
+      throw new EtcdConfigError(`${given} was given without ${missing}: a client certificate needs both`, { given, missing });
+    }
     clientOptions.credentials = {
       // etcd3 types the root as required, but grpc falls back to the system roots when absent.
-      rootCertificate: options.tls.caFile ? readPem(options.tls.caFile, 'CA file') : (undefined as unknown as Buffer),
-      certChain: readPem(options.tls.certFile, 'certificate file'),
-      privateKey: readPem(options.tls.keyFile, 'key file'),
+      rootCertificate: tls.caFile ? readPem(tls.caFile, 'CA file') : (undefined as unknown as Buffer),
+      ...(tls.certFile && tls.keyFile ? { certChain: readPem(tls.certFile, 'certificate file'), privateKey: readPem(tls.keyFile, 'key file') } : {}),
     };
   }
   if (options.username !== undefined && options.username !== '') {
@@ -67,9 +75,24 @@ export function etcdClientOptions(options: EtcdConnectionOptions): IOptions {
   return clientOptions;
 }
 
-/** True when `etcdClientOptions` will use TLS for these options. */
+function hasTlsFiles(options: EtcdConnectionOptions): boolean {
+  return Boolean(options.tls && (options.tls.caFile || options.tls.certFile || options.tls.keyFile));
+}
+
+/**
+ * True when the client will use TLS: any TLS file was given, or an endpoint is https:// (etcd3
+ * then uses TLS with the system roots for every endpoint).
+ */
 export function usesTls(options: EtcdConnectionOptions): boolean {
-  return Boolean(options.tls && options.tls.certFile && options.tls.keyFile);
+  return hasTlsFiles(options) || options.endpoints.some((endpoint) => endpoint.toLowerCase().startsWith('https://'));
+}
+
+/** The log line that says how we talk to etcd, naming the flags that decided it. */
+export function describeEtcdTransport(options: EtcdConnectionOptions): string {
+  if (!usesTls(options)) return 'connecting to etcd without TLS (no https:// endpoint and none of --etcd-cafile, --etcd-certfile, --etcd-keyfile given)';
+  const server = options.tls?.caFile ? 'server verified against --etcd-cafile' : 'server verified against the system roots (no --etcd-cafile)';
+  const client = options.tls?.certFile ? 'client certificate from --etcd-certfile/--etcd-keyfile' : 'no client certificate';
+  return `connecting to etcd with TLS: ${server}; ${client}`;
 }
 
 export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {

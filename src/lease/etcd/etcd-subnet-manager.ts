@@ -8,7 +8,7 @@ import { encodeLeaseAttrs } from '../lease-json.js';
 import { describeLease } from '../lease-identity.js';
 import { chooseSubnet, leaseFitsConfig } from '../subnet-allocator.js';
 import type { KeepLeaseHooks, Lease, LeaseAttrs, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
-import { createEtcdClient, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
+import { createEtcdClient, describeEtcdTransport, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
 import { NO_ETCD_LEASE } from './etcd-lease-record.js';
 import { EtcdLeaseIndex } from './etcd-lease-index.js';
 import { EtcdLeaseStore, type LeaseRecord, type LeaseRecordPage, type RenewOutcome } from './etcd-lease-store.js';
@@ -93,9 +93,7 @@ export class EtcdSubnetManager implements SubnetManager {
     }
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => new Date());
-    if (!usesTls(options)) {
-      this.log.warn({ endpoints: options.endpoints }, 'connecting to etcd without TLS (no client cert and key given)');
-    }
+    this.log[usesTls(options) ? 'info' : 'warn']({ endpoints: options.endpoints }, describeEtcdTransport(options));
     this.client = createEtcdClient(options);
     this.store = new EtcdLeaseStore({ client: this.client, layout: this.layout, log: this.log, leaseTtlSeconds, now: this.now, peerExpiry: options.peerExpiry === true });
   }
@@ -109,14 +107,17 @@ export class EtcdSubnetManager implements SubnetManager {
   /** Reads `<prefix>/config`, retrying every second (as flanneld's main) until it parses. */
   async getNetworkConfig(callerSignal: AbortSignal): Promise<NetConfig> {
     const signal = this.untilClosed(callerSignal);
+    // Said once, then at debug level: the key may stay missing for a long time by design.
+    let said = false;
     for (;;) {
       signal.throwIfAborted();
       try {
         return await this.store.readNetworkConfig();
       } catch (err) {
         if (signal.aborted) throw err;
-        const level = err instanceof NetConfigError ? 'error' : 'warn';
-        this.log[level]({ err: describeError(err), key: this.layout.configKey }, 'cannot get the network config from etcd; retrying in 1 s');
+        const level = said ? 'debug' : err instanceof NetConfigError ? 'error' : 'warn';
+        said = true;
+        this.log[level]({ err: describeError(err), key: this.layout.configKey }, 'cannot get the network config from etcd; retrying every second (further failures at debug level)');
         await sleep(1000, signal);
       }
     }
@@ -130,7 +131,7 @@ export class EtcdSubnetManager implements SubnetManager {
 
   /** One pass of flannel's tryAcquireLease: reuse by PublicIP, else previous subnet, else random. */
   private async tryAcquireLease(request: LeaseRequest): Promise<Lease> {
-    const config = checkNetworkConfig(await this.store.readNetworkConfig());
+    const config = checkNetworkConfig(await this.store.readNetworkConfig(), `etcd key ${this.layout.configKey}`);
     if (!config.enableIpv4) {
       throw new NetConfigError('etcd mode needs EnableIPv4: flannel subnet keys have no IPv6-only form', { field: 'EnableIPv4' });
     }

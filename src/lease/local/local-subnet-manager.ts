@@ -62,7 +62,8 @@ export class LocalSubnetManager implements SubnetManager {
       },
       signal,
     );
-    return checkNetworkConfig(parseNetConfig(JSON.stringify(config), `${path} "config"`));
+    const source = `${path} "config"`;
+    return checkNetworkConfig(parseNetConfig(JSON.stringify(config), source), source);
   }
 
   async acquireLease(request: LeaseRequest, signal: AbortSignal): Promise<Lease> {
