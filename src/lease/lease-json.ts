@@ -1,3 +1,4 @@
+import { boundText, quoteValue, QUOTED_VALUE_MAX } from '../bounded-text.js';
 import { FlannelWinError } from '../errors.js';
 import { formatIp4, formatIp6, tryParseIp4, tryParseIp6 } from '../net/ip.js';
 import type { LeaseAttrs } from './types.js';
@@ -35,8 +36,13 @@ export function compactJson(text: string, context: Record<string, unknown> = {})
   try {
     JSON.parse(text);
   } catch (err) {
-    throw new LeaseJsonError(`invalid JSON in backend data: ${(err as Error).message}`, { ...context, text });
+    throw new LeaseJsonError(`invalid JSON in backend data: ${(err as Error).message}`, { ...context, text: boundText(text, QUOTED_VALUE_MAX) });
   }
+  return compactValidJson(text);
+}
+
+/** compactJson for text already known to be valid JSON (a member of a parsed document). */
+function compactValidJson(text: string): string {
   let out = '';
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -66,13 +72,13 @@ export function compactJson(text: string, context: Record<string, unknown> = {})
  */
 export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
   const publicIp = tryParseIp4(attrs.publicIp);
-  if (publicIp === undefined) throw new LeaseJsonError(`PublicIP "${attrs.publicIp}" is not an IPv4 address`, { publicIp: attrs.publicIp });
+  if (publicIp === undefined) throw new LeaseJsonError(`PublicIP ${quoteValue(attrs.publicIp)} is not an IPv4 address`, { publicIp: boundText(attrs.publicIp, QUOTED_VALUE_MAX) });
   let out = `{"PublicIP":${goQuote(formatIp4(publicIp))}`;
   if (attrs.publicIpv6 === null) {
     out += ',"PublicIPv6":null';
   } else {
     const ipv6 = tryParseIp6(attrs.publicIpv6);
-    if (ipv6 === undefined) throw new LeaseJsonError(`PublicIPv6 "${attrs.publicIpv6}" is not an IPv6 address`, { publicIpv6: attrs.publicIpv6 });
+    if (ipv6 === undefined) throw new LeaseJsonError(`PublicIPv6 ${quoteValue(attrs.publicIpv6)} is not an IPv6 address`, { publicIpv6: boundText(attrs.publicIpv6, QUOTED_VALUE_MAX) });
     out += `,"PublicIPv6":${goQuote(formatIp6(ipv6))}`;
   }
   if (attrs.backendType !== '') out += `,"BackendType":${goQuote(attrs.backendType)}`;
@@ -145,21 +151,23 @@ const LEASE_FIELDS = new Map<string, LeaseField>(
  * Decodes a lease value with flannel's rules: keys case-insensitive, PublicIP must be an IPv4
  * address (a missing one stays 0.0.0.0, a null one is an error), PublicIPv6 may be null or
  * absent but not "", BackendData is kept as compact JSON text. `context` names the etcd key or
- * node the value came from, for the error.
+ * node the value came from, for the error. The text is parsed once: BackendData is cut out of
+ * it as written, not parsed again. Values quoted in errors are bounded (a peer controls them).
  */
 export function decodeLeaseAttrs(text: string, context: Record<string, unknown> = {}): LeaseAttrs {
   const fail = (problem: string, extra: Record<string, unknown> = {}): never => {
-    const where = typeof context.key === 'string' ? ` at ${context.key}` : '';
+    const where = typeof context.key === 'string' ? ` at ${boundText(context.key, QUOTED_VALUE_MAX)}` : '';
     throw new LeaseJsonError(`invalid lease value${where}: ${problem}`, { ...context, ...extra });
   };
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch (err) {
-    return fail(`malformed JSON: ${(err as Error).message}`, { value: text });
+    // V8's message quotes at most a few dozen characters of the text.
+    return fail(`malformed JSON: ${(err as Error).message}`, { value: boundText(text, QUOTED_VALUE_MAX) });
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    return fail('expected a JSON object', { value: text });
+    return fail('expected a JSON object', { value: boundText(text, QUOTED_VALUE_MAX) });
   }
   const attrs: LeaseAttrs = { publicIp: '0.0.0.0', publicIpv6: null, backendType: '', backendData: undefined, backendV6Data: undefined };
   const raw = rawMembers(text);
@@ -169,7 +177,7 @@ export function decodeLeaseAttrs(text: string, context: Record<string, unknown> 
     switch (field) {
       case 'PublicIP': {
         const ip = typeof value === 'string' ? tryParseIp4(value) : undefined;
-        if (ip === undefined) fail(`PublicIP ${JSON.stringify(value)} is not an IPv4 address`, { field, value });
+        if (ip === undefined) fail(`PublicIP ${quoteValue(value)} is not an IPv4 address`, { field });
         attrs.publicIp = formatIp4(ip as number);
         break;
       }
@@ -179,20 +187,20 @@ export function decodeLeaseAttrs(text: string, context: Record<string, unknown> 
           break;
         }
         const ip = typeof value === 'string' ? tryParseIp6(value) : undefined;
-        if (ip === undefined) fail(`PublicIPv6 ${JSON.stringify(value)} is not an IPv6 address`, { field, value });
+        if (ip === undefined) fail(`PublicIPv6 ${quoteValue(value)} is not an IPv6 address`, { field });
         attrs.publicIpv6 = formatIp6(ip as bigint);
         break;
       }
       case 'BackendType':
         if (value === null) break;
-        if (typeof value !== 'string') fail(`BackendType ${JSON.stringify(value)} is not a string`, { field, value });
+        if (typeof value !== 'string') fail(`BackendType ${quoteValue(value)} is not a string`, { field });
         attrs.backendType = value as string;
         break;
       case 'BackendData':
-        attrs.backendData = compactJson(raw.get(key) ?? JSON.stringify(value), { ...context, field });
+        attrs.backendData = compactValidJson(raw.get(key) ?? JSON.stringify(value));
         break;
       case 'BackendV6Data':
-        attrs.backendV6Data = compactJson(raw.get(key) ?? JSON.stringify(value), { ...context, field });
+        attrs.backendV6Data = compactValidJson(raw.get(key) ?? JSON.stringify(value));
         break;
     }
   }
