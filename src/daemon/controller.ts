@@ -6,6 +6,7 @@
  * @module
  */
 import type { BackendNetwork, NetworkRepair } from '../backends/backend.js';
+import type { NetConfig } from '../config/net-config.js';
 import type { HnsClient } from '../hns/client.js';
 import type { Lease, SubnetManager } from '../lease/types.js';
 import type { Logger } from '../log.js';
@@ -46,6 +47,8 @@ export interface Controller {
 export interface ControllerContext {
   network: BackendNetwork<unknown, unknown>;
   ownLease(): Lease;
+  /** net-conf.json as read at start-up (peer leases are checked against its Network). */
+  netConfig: NetConfig;
   subnetManager: SubnetManager;
   hns: HnsClient;
   routes: RouteTable;

@@ -220,6 +220,7 @@ export class Daemon {
         network,
         ownLease: () => leaseKeeper.current(),
         subnetManager,
+        netConfig,
         hns: this.deps.hns,
         routes: this.deps.routes,
         log,

@@ -1,4 +1,5 @@
 import type { NetworkRepair } from '../backends/backend.js';
+import { peerLeaseRules } from '../lease/peer-lease-validation.js';
 import { createControllerReconciler } from './controller-reconciler.js';
 import type { Controller, ControllerContext } from './controller.js';
 import { PeerSync } from './peer-sync.js';
@@ -16,6 +17,7 @@ export function peerController(ctx: ControllerContext): Controller {
     subnetManager: ctx.subnetManager,
     ownLease: ctx.ownLease(),
     decide: (lease) => network.decide(lease),
+    rules: peerLeaseRules({ netConfig: ctx.netConfig, ownLease: ctx.ownLease(), storeKind: ctx.subnetManager.kind }),
     reconciler,
     log,
     hooks: {

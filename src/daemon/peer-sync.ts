@@ -5,6 +5,7 @@ import type { Lease, SubnetManager } from '../lease/types.js';
 import type { Logger } from '../log.js';
 import { PeerDesiredState, type DesiredSink } from './peer-desired-state.js';
 import type { PeerDecision } from '../backends/backend.js';
+import type { PeerLeaseRules } from '../lease/peer-lease-validation.js';
 
 /** What the peer sync needs from the reconciler. */
 export interface PeerReconciler<D> extends DesiredSink<D> {
@@ -39,6 +40,8 @@ export class PeerSync<D> {
       subnetManager: SubnetManager;
       ownLease: Lease;
       decide: (lease: Lease) => PeerDecision<D>;
+      /** What a peer lease is checked against before the backend sees it. */
+      rules: PeerLeaseRules;
       reconciler: PeerReconciler<D>;
       log: Logger;
       hooks?: PeerSyncHooks;
@@ -47,7 +50,7 @@ export class PeerSync<D> {
     },
   ) {
     this.watcher = new LeaseWatcher(deps.ownLease);
-    this.desired = new PeerDesiredState(deps.decide, deps.reconciler, deps.log);
+    this.desired = new PeerDesiredState({ decide: deps.decide, rules: deps.rules, sink: deps.reconciler, log: deps.log });
   }
 
   get peerCount(): number {
@@ -59,7 +62,8 @@ export class PeerSync<D> {
   }
 
   /** The own lease moved (lost and re-acquired elsewhere). */
-  setOwnLease(lease: Lease): void {
+  setOwnLease(lease: Lease, rules: PeerLeaseRules): void {
+    this.desired.setRules(rules);
     this.apply(this.watcher.setOwnLease(lease));
   }
 

@@ -8,7 +8,9 @@ export type PeerChange =
 
 /**
  * Turns what a subnet manager yields (snapshots and events) into peer changes against what is
- * already known, filtering out the node's own lease.
+ * already known, filtering out the node's own lease. Leases are known by their identity (the
+ * node in kube mode, the subnet key as written otherwise), never by a subnet two leases could
+ * share; whether a lease may use its subnet is decided downstream (PeerDesiredState).
  *
  * Differences from flannel's LeaseWatcher, on purpose:
  * - a snapshot whose lease has different attributes than the known one is reported as
@@ -24,12 +26,12 @@ export class LeaseWatcher {
   private readonly known = new Map<string, Lease>();
   private ownIdentity: string;
 
-  constructor(ownLease: Pick<Lease, 'subnet' | 'ipv6Subnet'>) {
+  constructor(ownLease: Pick<Lease, 'subnet' | 'ipv6Subnet' | 'nodeName'>) {
     this.ownIdentity = leaseIdentity(ownLease);
   }
 
   /** The own lease changed (re-acquired on another subnet): stop filtering the old one. */
-  setOwnLease(ownLease: Pick<Lease, 'subnet' | 'ipv6Subnet'>): PeerChange[] {
+  setOwnLease(ownLease: Pick<Lease, 'subnet' | 'ipv6Subnet' | 'nodeName'>): PeerChange[] {
     this.ownIdentity = leaseIdentity(ownLease);
     const own = this.known.get(this.ownIdentity);
     if (!own) return [];

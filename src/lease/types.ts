@@ -18,7 +18,10 @@ export interface LeaseAttrs {
 export interface Lease {
   enableIpv4: boolean;
   enableIpv6: boolean;
-  /** Masked IPv4 subnet; present whenever enableIpv4. */
+  /**
+   * IPv4 subnet as the store holds it (an etcd key may carry host bits: `10.244.7.5-24`; the
+   * peer-lease validation refuses such a lease); present whenever enableIpv4.
+   */
   subnet: Ip4Net | undefined;
   ipv6Subnet: Ip6Net | undefined;
   attrs: LeaseAttrs;

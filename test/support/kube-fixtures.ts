@@ -1,5 +1,5 @@
 import { LeaseWatcher, type PeerChange } from '../../src/lease/lease-watcher.js';
-import { leaseIdentity } from '../../src/lease/lease-identity.js';
+import { leaseSubnets } from '../../src/lease/lease-identity.js';
 import { createKubeSubnetManager, type KubeSubnetManager, type KubeTimings } from '../../src/lease/kube/kube-subnet-manager.js';
 import type { Lease, LeaseAttrs, LeaseWatchResult, SubnetManager } from '../../src/lease/types.js';
 import { silentLogger, type Logger } from '../../src/log.js';
@@ -69,8 +69,8 @@ export class LeaseCollector {
   readonly #stop = new AbortController();
   readonly done: Promise<void>;
 
-  constructor(manager: SubnetManager, ownSubnet = '10.244.250.0/24') {
-    const watcher = new LeaseWatcher({ subnet: parseIp4Net(ownSubnet), ipv6Subnet: undefined });
+  constructor(manager: SubnetManager, ownSubnet = '10.244.250.0/24', ownNode = 'win-1') {
+    const watcher = new LeaseWatcher({ subnet: parseIp4Net(ownSubnet), ipv6Subnet: undefined, nodeName: ownNode });
     this.watcher = watcher;
     this.done = (async () => {
       for await (const result of manager.watchLeases(this.#stop.signal)) {
@@ -96,7 +96,7 @@ export class LeaseCollector {
 }
 
 export function describe(lease: Lease): string {
-  return `${leaseIdentity(lease)} ${lease.attrs.publicIp} ${lease.attrs.backendData ?? '-'}`;
+  return `${leaseSubnets(lease)} ${lease.attrs.publicIp} ${lease.attrs.backendData ?? '-'}`;
 }
 
 // ---- pods, namespaces and policies as the API sends them -----------------------------------
