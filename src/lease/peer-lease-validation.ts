@@ -111,15 +111,14 @@ export function checkPeerLease(lease: Lease, rules: PeerLeaseRules): PeerLeasePr
 
 /**
  * Why the subnet allocator should not count a lease as taking space: a subnet no node could
- * have been given (host bits set, covering or outside the Network, wider than a node subnet).
- * Such a key is junk; counting it would block allocation (a `0.0.0.0-0` key covers everything).
- * A subnet narrower than SubnetLen inside the Network still counts: it may be a real node under
- * an older config, and handing out an overlapping subnet would break both.
+ * have been given (host bits set, covering the whole Network, outside it). Such a key is junk;
+ * counting it would block allocation (a `0.0.0.0-0` key covers everything). A block inside the
+ * Network still counts whatever its length: it may be a node's subnet under an older SubnetLen,
+ * and handing out an overlapping subnet would break both nodes.
  */
-export function allocationIgnores(subnet: Ip4Net, network: Ip4Net, subnetLen: number): string | undefined {
-  if (isUnmasked(subnet)) return 'its subnet has host bits set';
-  if (ip4NetContainsNet(subnet, network)) return `it covers the whole Network ${formatIp4Net(network)}`;
-  if (!ip4NetContainsNet(network, subnet)) return `it is outside the Network ${formatIp4Net(network)}`;
-  if (subnet.prefixLen < subnetLen) return `it is wider than a node subnet (/${subnetLen})`;
+export function allocationIgnores(subnet: Ip4Net, network: Ip4Net): string | undefined {
+  if (isUnmasked(subnet)) return `its subnet ${formatIp4Net(subnet)} has host bits set`;
+  if (ip4NetContainsNet(subnet, network)) return `its subnet ${formatIp4Net(subnet)} covers the whole Network ${formatIp4Net(network)}`;
+  if (!ip4NetContainsNet(network, subnet)) return `its subnet ${formatIp4Net(subnet)} is outside the Network ${formatIp4Net(network)}`;
   return undefined;
 }

@@ -1,6 +1,8 @@
 import type { CheckedNetConfig } from '../config/net-config.js';
 import { FlannelWinError } from '../errors.js';
 import { formatIp4, formatIp6, ip4NetsOverlap, ip6NetsOverlap, type Ip4Net, type Ip6Net } from '../net/ip.js';
+import { allocationIgnores } from './peer-lease-validation.js';
+import { makeSubnetKey } from './subnet-key.js';
 
 /** No free subnet is left in [SubnetMin, SubnetMax]: every candidate overlaps a lease. */
 export class SubnetAllocationError extends FlannelWinError {
@@ -16,6 +18,14 @@ export const RANDOM_POOL_SIZE = 100;
 export interface TakenSubnet {
   readonly subnet: Ip4Net | undefined;
   readonly ipv6Subnet: Ip6Net | undefined;
+  /** Where the lease lives, for the warning when it is ignored. @default its subnet key (`10.244.3.0-24`) */
+  readonly label?: string | undefined;
+}
+
+/** A lease the allocator did not count as taking space, and why. */
+export interface IgnoredLease {
+  readonly label: string;
+  readonly reason: string;
 }
 
 export interface AllocationRequest {
@@ -32,6 +42,26 @@ export interface SubnetCandidate {
   readonly ipv6Subnet: Ip6Net | undefined;
   /** 'previous': the subnet from the old subnet.env was free and reused. */
   readonly source: 'previous' | 'random';
+  /** Leases that cannot be valid and were not counted as taken (the caller warns about them). */
+  readonly ignored: readonly IgnoredLease[];
+}
+
+/**
+ * Splits the taken leases into those that count and those no node could hold (see
+ * allocationIgnores): a junk key such as `0.0.0.0-0` covers every subnet and would otherwise
+ * leave a new node "out of subnets" for as long as it exists.
+ */
+export function countedLeases(config: CheckedNetConfig, taken: readonly TakenSubnet[]): { counted: TakenSubnet[]; ignored: IgnoredLease[] } {
+  const network = config.network;
+  if (network === undefined) return { counted: [...taken], ignored: [] };
+  const counted: TakenSubnet[] = [];
+  const ignored: IgnoredLease[] = [];
+  for (const lease of taken) {
+    const reason = lease.subnet === undefined ? undefined : allocationIgnores(lease.subnet, network);
+    if (reason === undefined) counted.push(lease);
+    else ignored.push({ label: lease.label ?? makeSubnetKey(lease.subnet!, lease.ipv6Subnet), reason });
+  }
+  return { counted, ignored };
 }
 
 /** True when `subnet` is one flannel could have allocated under `config` (right length, in range). */
@@ -92,10 +122,11 @@ function freeIp6Subnets(config: CheckedNetConfig, taken: readonly TakenSubnet[])
  * Chooses the subnet(s) to try to create, as flannel's `tryAcquireLease` does after the
  * reuse-by-PublicIP step: the previous subnet when it is free and fits the config, otherwise a
  * uniformly random one among the first 100 free subnets walking up from SubnetMin (per family).
- * Throws SubnetAllocationError when a family has nothing free.
+ * Leases that cannot be valid are not counted (returned in `ignored`). Throws SubnetAllocationError when a family has nothing free.
  */
 export function chooseSubnet(request: AllocationRequest): SubnetCandidate {
-  const { config, taken, random } = request;
+  const { config, random } = request;
+  const { counted: taken, ignored } = countedLeases(config, request.taken);
   // A previous subnet of a family the config no longer enables is simply not wanted.
   const previousSubnet = config.enableIpv4 ? request.previousSubnet : undefined;
   const previousIpv6Subnet = config.enableIpv6 ? request.previousIpv6Subnet : undefined;
@@ -104,7 +135,7 @@ export function chooseSubnet(request: AllocationRequest): SubnetCandidate {
     leaseFitsConfig(config, { subnet: previousSubnet, ipv6Subnet: previousIpv6Subnet }) &&
     (previousSubnet === undefined || !ip4Taken(taken, previousSubnet)) &&
     (previousIpv6Subnet === undefined || !ip6Taken(taken, previousIpv6Subnet));
-  if (previousUsable) return { subnet: previousSubnet, ipv6Subnet: previousIpv6Subnet, source: 'previous' };
+  if (previousUsable) return { subnet: previousSubnet, ipv6Subnet: previousIpv6Subnet, source: 'previous', ignored };
 
   let subnet: Ip4Net | undefined;
   if (config.enableIpv4) {
@@ -116,6 +147,7 @@ export function chooseSubnet(request: AllocationRequest): SubnetCandidate {
         subnetMax: config.subnetMax === undefined ? undefined : formatIp4(config.subnetMax),
         subnetLen: config.subnetLen,
         taken: taken.length,
+        ignored: ignored.length,
       });
     }
   }
@@ -132,5 +164,5 @@ export function chooseSubnet(request: AllocationRequest): SubnetCandidate {
       });
     }
   }
-  return { subnet, ipv6Subnet, source: 'random' };
+  return { subnet, ipv6Subnet, source: 'random', ignored };
 }

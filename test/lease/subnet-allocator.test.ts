@@ -111,7 +111,8 @@ test('property: never a taken or out-of-range subnet; always one when any is fre
         previousOffset === null ? undefined : { ip: base + Math.floor((previousOffset % span) / size) * size, prefixLen: subnetLen };
       const all: Ip4Net[] = [];
       for (let ip = cfg.subnetMin!; ip <= cfg.subnetMax!; ip += size) all.push({ ip, prefixLen: subnetLen });
-      const free = all.filter((s) => !taken.some((x) => ip4NetsOverlap(x.subnet!, s)));
+      // A taken block as wide as the Network or wider is junk no node could hold: not counted.
+      const free = all.filter((s) => !taken.some((x) => x.subnet!.prefixLen > prefixLen && ip4NetsOverlap(x.subnet!, s)));
       let chosen: Ip4Net | undefined;
       try {
         chosen = chooseSubnet({ config: cfg, taken, previousSubnet, random: () => r }).subnet;
@@ -119,7 +120,7 @@ test('property: never a taken or out-of-range subnet; always one when any is fre
         return err instanceof SubnetAllocationError && free.length === 0;
       }
       if (chosen === undefined || !ip4SubnetFitsConfig(cfg, chosen)) return false;
-      if (taken.some((x) => ip4NetsOverlap(x.subnet!, chosen))) return false;
+      if (taken.some((x) => x.subnet!.prefixLen > prefixLen && ip4NetsOverlap(x.subnet!, chosen))) return false;
       const previousFree = previousSubnet !== undefined && free.some((s) => s.ip === previousSubnet.ip);
       if (previousFree) return chosen.ip === previousSubnet!.ip;
       return free.slice(0, RANDOM_POOL_SIZE).some((s) => s.ip === chosen.ip);
@@ -127,4 +128,17 @@ test('property: never a taken or out-of-range subnet; always one when any is fre
     { numRuns: 300 },
     ),
   );
+});
+
+test('leases no node could hold do not block allocation and are reported', (t) => {
+  const junk: TakenSubnet[] = [
+    { subnet: parseIp4Net('0.0.0.0/0'), ipv6Subnet: undefined, label: 'subnets/0.0.0.0-0' },
+    { subnet: parseIp4Net('10.244.0.0/16'), ipv6Subnet: undefined, label: 'subnets/10.244.0.0-16' },
+    { subnet: parseIp4Net('10.244.1.7/24'), ipv6Subnet: undefined, label: 'subnets/10.244.1.7-24' },
+    { subnet: parseIp4Net('10.9.0.0/24'), ipv6Subnet: undefined, label: 'subnets/10.9.0.0-24' },
+  ];
+  const c = chooseSubnet({ config: v4, taken: [...junk, ...taken4('10.244.2.0/24')], random: () => 0 });
+  t.is(formatIp4Net(c.subnet!), '10.244.1.0/24', 'the unmasked 10.244.1.7-24 does not take 10.244.1.0/24 either');
+  t.deepEqual(c.ignored.map((i) => i.label), junk.map((j) => j.label));
+  t.regex(c.ignored[0]!.reason, /covers the whole Network 10\.244\.0\.0\/16/);
 });

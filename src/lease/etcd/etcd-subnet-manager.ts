@@ -6,7 +6,7 @@ import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { encodeLeaseAttrs } from '../lease-json.js';
 import { describeLease } from '../lease-identity.js';
-import { chooseSubnet, leaseFitsConfig } from '../subnet-allocator.js';
+import { chooseSubnet, leaseFitsConfig, type IgnoredLease } from '../subnet-allocator.js';
 import type { KeepLeaseHooks, Lease, LeaseAttrs, LeaseRequest, LeaseWatchResult, SubnetManager } from '../types.js';
 import { createEtcdClient, describeEtcdTransport, EtcdConfigError, prefixRangeEnd, usesTls, type EtcdConnectionOptions } from './etcd-client.js';
 import { NO_ETCD_LEASE } from './etcd-lease-record.js';
@@ -129,6 +129,17 @@ export class EtcdSubnetManager implements SubnetManager {
     return config.enableIpv6 ? request.attrs : { ...request.attrs, publicIpv6: null };
   }
 
+  private readonly warnedIgnored = new Set<string>();
+
+  /** Junk keys the allocator did not count: said once per key, not per attempt. */
+  private warnIgnoredLeases(ignored: readonly IgnoredLease[]): void {
+    for (const { label, reason } of ignored) {
+      if (this.warnedIgnored.has(label)) continue;
+      this.warnedIgnored.add(label);
+      this.log.warn({ key: this.layout.subnetsPrefix + label, reason }, `subnet allocation ignores a lease no node could hold: ${reason}`);
+    }
+  }
+
   /** One pass of flannel's tryAcquireLease: reuse by PublicIP, else previous subnet, else random. */
   private async tryAcquireLease(request: LeaseRequest): Promise<Lease> {
     const config = checkNetworkConfig(await this.store.readNetworkConfig(), `etcd key ${this.layout.configKey}`);
@@ -183,6 +194,7 @@ export class EtcdSubnetManager implements SubnetManager {
       previousIpv6Subnet: request.previousIpv6Subnet,
       random: this.random,
     });
+    this.warnIgnoredLeases(candidate.ignored);
     return await this.store.createRecord(candidate, attrs);
   }
 

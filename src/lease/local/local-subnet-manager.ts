@@ -4,7 +4,7 @@ import { sleep } from '../../async/abortable-sleep.js';
 import type { NetConfig } from '../../config/net-config.js';
 import { checkNetworkConfig, parseNetConfig } from '../../config/parse-net-config.js';
 import type { CheckedNetConfig } from '../../config/net-config.js';
-import { chooseSubnet as chooseFreeSubnet, ip4SubnetFitsConfig } from '../subnet-allocator.js';
+import { chooseSubnet as chooseFreeSubnet, ip4SubnetFitsConfig, type IgnoredLease } from '../subnet-allocator.js';
 import { describeError, FlannelWinError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { formatIp4Net, type Ip4Net } from '../../net/ip.js';
@@ -73,7 +73,9 @@ export class LocalSubnetManager implements SubnetManager {
       path,
       (doc) => {
         const { entries } = leaseEntries(doc);
-        const chosen = chooseSubnet(config, entries, request);
+        const chosen = chooseSubnet(config, entries, request, undefined, (ignored) => {
+          for (const { label, reason } of ignored) log.warn({ key: label, path, reason }, `subnet allocation ignores a lease no node could hold: ${reason}`);
+        });
         doc.subnets[subnetKey(chosen)] = leaseValue(request.attrs);
         return chosen;
       },
@@ -200,7 +202,13 @@ export function diffLeases(before: ReadonlyMap<string, Lease>, after: ReadonlyMa
  * less; writers of a local file take a lock and cannot race, so the default is the lowest free
  * subnet, which keeps demos and trials predictable.
  */
-export function chooseSubnet(config: CheckedNetConfig, entries: readonly LeaseFileEntry[], request: LeaseRequest, random: () => number = () => 0): Ip4Net {
+export function chooseSubnet(
+  config: CheckedNetConfig,
+  entries: readonly LeaseFileEntry[],
+  request: LeaseRequest,
+  random: () => number = () => 0,
+  onIgnored: (ignored: readonly IgnoredLease[]) => void = () => undefined,
+): Ip4Net {
   if (!config.enableIpv4 || !config.network) {
     throw new LocalLeaseError('LOCAL_NO_IPV4', 'the local subnet manager needs an IPv4 Network in its config', {});
   }
@@ -208,9 +216,10 @@ export function chooseSubnet(config: CheckedNetConfig, entries: readonly LeaseFi
   if (mine && ip4SubnetFitsConfig(config, mine.subnet)) return mine.subnet;
   const candidate = chooseFreeSubnet({
     config: { ...config, enableIpv6: false },
-    taken: entries.map((e) => ({ subnet: e.subnet, ipv6Subnet: undefined })),
+    taken: entries.map((e) => ({ subnet: e.subnet, ipv6Subnet: undefined, label: e.key })),
     previousSubnet: request.previousSubnet,
     random,
   });
+  onIgnored(candidate.ignored);
   return candidate.subnet!;
 }

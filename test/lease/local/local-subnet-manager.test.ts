@@ -111,3 +111,22 @@ test('keepLease re-writes a lease someone removed and reports it', async (t) => 
   controller.abort();
   await kept;
 });
+
+test('junk keys covering the Network do not block a new node, and are warned about', async (t) => {
+  const path = await tempFile();
+  const junk = { PublicIP: '192.168.1.90', PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI: 4096, VtepMAC: '52:a1:00:00:00:90' } };
+  await writeFile(
+    path,
+    JSON.stringify({
+      config: { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', VNI: 4096, Port: 4789 } },
+      subnets: { '0.0.0.0-0': junk, '10.244.0.0-16': junk, '10.244.1.0-24': { ...junk, PublicIP: '192.168.1.21' } },
+    }),
+  );
+  const warnings: { key?: string; msg: string }[] = [];
+  const log = silentLogger();
+  log.warn = ((obj: { key?: string }, msg: string) => void warnings.push({ ...obj, msg })) as typeof log.warn;
+  const lease = await new LocalSubnetManager({ path, log }).acquireLease({ attrs: attrs('192.168.1.10') }, new AbortController().signal);
+  t.is(formatIp4Net(lease.subnet!), '10.244.2.0/24', 'the first free subnet besides the valid 10.244.1.0/24');
+  t.deepEqual(warnings.map((w) => w.key), ['0.0.0.0-0', '10.244.0.0-16']);
+  t.regex(warnings[0]!.msg, /covers the whole Network/);
+});
