@@ -107,8 +107,7 @@ export class NetworkGuard {
         signal,
         log,
         what: lost ? 'recreate the HNS network' : 'repair the HNS network objects',
-        initialDelayMs: this.deps.retry?.initialDelayMs ?? 500,
-        maxDelayMs: this.deps.retry?.maxDelayMs ?? 10_000,
+        backoff: { baseMs: this.deps.retry?.initialDelayMs ?? 500, maxMs: this.deps.retry?.maxDelayMs ?? 10_000 },
         // A lost network is retried until HNS takes it; a missing part waits for the next check.
         ...(lost ? {} : { maxAttempts: 1 }),
       });

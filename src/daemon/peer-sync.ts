@@ -1,4 +1,5 @@
 import { sleep } from '../async/abortable-sleep.js';
+import { Backoff } from '../async/backoff.js';
 import { describeError, isAbortError } from '../errors.js';
 import { LeaseWatcher, type PeerChange } from '../lease/lease-watcher.js';
 import type { Lease, SubnetManager } from '../lease/types.js';
@@ -79,12 +80,13 @@ export class PeerSync<D> {
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const { reconciler, log } = this.deps;
-    let delay = this.deps.restartDelayMs ?? 1000;
+    const backoff = new Backoff({ baseMs: this.deps.restartDelayMs ?? 1000, maxMs: 30_000, jitter: 0 });
     while (!signal.aborted) {
+      let retryInMs: number | undefined;
       try {
         for await (const result of this.deps.subnetManager.watchLeases(signal)) {
           this.apply(this.watcher.apply(result));
-          delay = this.deps.restartDelayMs ?? 1000;
+          backoff.reset();
           if (!this.firstSnapshotDone && result.kind === 'snapshot') {
             this.firstSnapshotDone = true;
             reconciler.markDesiredSynced();
@@ -99,11 +101,11 @@ export class PeerSync<D> {
         }
       } catch (err) {
         if (signal.aborted || isAbortError(err)) return;
-        log.error({ err: describeError(err), retryInMs: delay }, 'lease watch failed; restarting it');
+        retryInMs = backoff.next();
+        log.error({ err: describeError(err), retryInMs }, 'lease watch failed; restarting it');
       }
       if (signal.aborted) return;
-      await sleep(delay, signal).catch(() => undefined);
-      delay = Math.min(delay * 2, 30_000);
+      await sleep(retryInMs ?? backoff.next(), signal).catch(() => undefined);
     }
   }
 

@@ -1,6 +1,6 @@
 import { sleep } from '../async/abortable-sleep.js';
 import { describeError } from '../errors.js';
-import { backoffDelay, type BackoffPolicy } from '../lease/kube/backoff.js';
+import { Backoff, type BackoffPolicy } from '../async/backoff.js';
 import type { Logger } from '../log.js';
 import { GoneError, KubeApiError, WatchSilentError } from './errors.js';
 import type { KubeHttpClient } from './kube-http-client.js';
@@ -74,9 +74,9 @@ export async function runListWatch(options: ListWatchOptions, handler: ListWatch
     }
   };
   let resourceVersion: string | undefined;
-  let failures = 0;
+  const backoff = new Backoff(timings.backoff, options.random);
   const retryLater = async (err: unknown, call: string): Promise<void> => {
-    const retryInMs = backoffDelay(timings.backoff, failures++, options.random);
+    const retryInMs = backoff.next();
     log.warn({ call, object: what, err: describeError(err), retryInMs }, `Cannot ${call} ${what}; retrying`);
     await sleep(retryInMs, signal);
   };
@@ -93,7 +93,7 @@ export async function runListWatch(options: ListWatchOptions, handler: ListWatch
         }
         guard(() => handler.listEnd());
         resourceVersion = listed;
-        failures = 0;
+        backoff.reset();
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof GoneError) log.info({ object: what }, `Listing ${what} took longer than the server keeps its continue token; listing again`);
@@ -114,7 +114,7 @@ export async function runListWatch(options: ListWatchOptions, handler: ListWatch
         (line) => {
           if (streamError) return;
           received++;
-          failures = 0;
+          backoff.reset();
           const event = parseWatchLine(line);
           if (event === undefined) {
             log.warn({ object: what, line: line.slice(0, 200) }, `Ignoring a malformed line in the watch of ${what}`);
@@ -147,7 +147,7 @@ export async function runListWatch(options: ListWatchOptions, handler: ListWatch
       // that ended without any data waits a back-off step first so it cannot become a hot
       // loop; that is normal on a quiet cluster, hence no warning.
       if (received === 0 && !signal.aborted) {
-        const retryInMs = backoffDelay(timings.backoff, failures++, options.random);
+        const retryInMs = backoff.next();
         log.debug({ object: what, resourceVersion, retryInMs }, `Watch of ${what} ended without data; resuming`);
         await sleep(retryInMs, signal);
       }

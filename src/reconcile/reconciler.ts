@@ -19,7 +19,7 @@
 import PQueue from 'p-queue';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, DEFAULT_BACKOFF, KeyedBackoff, type BackoffOptions } from './backoff.js';
+import { backoffDelay, KeyedBackoff, type BackoffPolicy } from '../async/backoff.js';
 import { actualAfter, orderChanges, planChange } from './change-plan.js';
 import { applyBatchWithFallback } from './batch-apply.js';
 import { sleepOn, systemClock, type Clock } from './clock.js';
@@ -34,7 +34,7 @@ export interface ReconcilerOptions<D, A> {
   /** Apply calls in flight at once. @default 4 */
   concurrency?: number;
   /** Per-key back-off after a failed change. */
-  backoff?: Partial<BackoffOptions>;
+  backoff?: Partial<BackoffPolicy>;
   /** Global limit on apply calls (one token per call, batch or single). */
   rateLimit?: Partial<RateLimitOptions>;
   /**
@@ -86,12 +86,15 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Per-key back-off, as client-go's ItemExponentialFailureRateLimiter with jitter added. */
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 60_000, jitter: 0.2 };
+
 export class Reconciler<D, A> {
   readonly #kind: ResourceKind<D, A>;
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #random: () => number;
-  readonly #backoffOptions: BackoffOptions;
+  readonly #backoffOptions: BackoffPolicy;
   readonly #backoff: KeyedBackoff;
   readonly #bucket: TokenBucket;
   readonly #queue: KeyedWorkQueue;

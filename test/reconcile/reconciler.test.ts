@@ -1,6 +1,6 @@
 import test from 'ava';
 import { silentLogger } from '../../src/log.js';
-import { backoffDelay } from '../../src/reconcile/backoff.js';
+import { backoffDelay } from '../../src/async/backoff.js';
 import { ManualClock } from '../../src/reconcile/clock.js';
 import { Reconciler, type ReconcilerOptions } from '../../src/reconcile/reconciler.js';
 import { TokenBucket } from '../../src/reconcile/token-bucket.js';

@@ -18,7 +18,7 @@ export const NET_CONF = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","V
 export const TEST_TIMINGS: KubeTimings = {
   watchTimeoutSeconds: 60,
   watchSilenceMs: 5_000,
-  backoff: { initialMs: 20, maxMs: 200 },
+  backoff: { baseMs: 20, maxMs: 200, jitter: 0.2 },
   retryIntervalMs: 30,
   retryAttempts: 5,
 };

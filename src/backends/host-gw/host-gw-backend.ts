@@ -288,8 +288,7 @@ export class HostGwBackend implements Backend {
         signal,
         log,
         what: `attach bridge endpoint ${name} to the host`,
-        initialDelayMs: this.timings.pollMs,
-        maxDelayMs: this.timings.pollMs,
+        backoff: { baseMs: this.timings.pollMs, maxMs: this.timings.pollMs },
         maxAttempts: Math.max(1, Math.ceil(this.endpointBudgetMs() / this.timings.pollMs)),
         // A missing or malformed endpoint does not heal by waiting.
         isPermanent: (err) => err instanceof HnsError && (err.kind === 'invalid' || err.kind === 'not-found'),

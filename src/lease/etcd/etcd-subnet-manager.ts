@@ -1,3 +1,5 @@
+import { Backoff, type BackoffPolicy } from '../../async/backoff.js';
+import { quoteValue } from '../../bounded-text.js';
 import type { Etcd3 } from 'etcd3';
 import { sleep } from '../../async/abortable-sleep.js';
 import type { CheckedNetConfig, NetConfig } from '../../config/net-config.js';
@@ -37,13 +39,10 @@ export const DEFAULT_LIST_PAGE_SIZE = 500;
 
 /** flannel's raceRetries: lost races retried at once before falling back to back-off. */
 const RACE_RETRIES = 10;
-const RETRY_INITIAL_MS = 500;
-const RETRY_MAX_MS = 30_000;
-
-function backoffMs(failures: number, random: () => number): number {
-  const base = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** Math.min(failures - 1, 16));
-  return Math.round(base / 2 + (random() * base) / 2);
-}
+/** Acquiring, renewing and re-reading the own lease: 0.5 s doubling to 30 s, up to half off. */
+const LEASE_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 0.5 };
+/** Relisting the leases after a failure, as flannel: 100 ms doubling to 5 s. */
+const LIST_RETRY: BackoffPolicy = { baseMs: 100, maxMs: 5_000, jitter: 0 };
 
 /**
  * flannel's etcd v3 subnet manager, wire-compatible with flanneld sharing the same etcd: the
@@ -206,7 +205,7 @@ export class EtcdSubnetManager implements SubnetManager {
   async acquireLease(request: LeaseRequest, callerSignal: AbortSignal): Promise<Lease> {
     const signal = this.untilClosed(callerSignal);
     let races = 0;
-    let failures = 0;
+    const backoff = new Backoff(LEASE_RETRY, this.random);
     for (;;) {
       signal.throwIfAborted();
       try {
@@ -219,9 +218,8 @@ export class EtcdSubnetManager implements SubnetManager {
           this.log.info({ err: describeError(err), attempt: races }, 'subnet race lost; retrying with a fresh list');
           continue;
         }
-        failures++;
-        const wait = backoffMs(failures, this.random);
-        this.log.error({ err: describeError(err), attempt: failures, retryInMs: wait }, 'acquiring a subnet lease failed; retrying');
+        const wait = backoff.next();
+        this.log.error({ err: describeError(err), attempt: backoff.failures, retryInMs: wait }, 'acquiring a subnet lease failed; retrying');
         await sleep(wait, signal);
       }
     }
@@ -230,12 +228,13 @@ export class EtcdSubnetManager implements SubnetManager {
   // ---- keeping ----
 
   private async renewWithRetry(lease: Lease, signal: AbortSignal): Promise<RenewOutcome | undefined> {
-    for (let failures = 1; !signal.aborted; failures++) {
+    const backoff = new Backoff(LEASE_RETRY, this.random);
+    while (!signal.aborted) {
       try {
         return await this.store.renewOnce(lease);
       } catch (err) {
         if (signal.aborted) return undefined;
-        const wait = Math.min(60_000, backoffMs(failures, this.random));
+        const wait = backoff.next();
         this.log.error({ err: describeError(err), key: this.store.keyOf(lease), retryInMs: wait }, 'renewing the subnet lease failed; retrying');
         await sleep(wait, signal);
       }
@@ -251,20 +250,21 @@ export class EtcdSubnetManager implements SubnetManager {
   private async waitForLoss(lease: Lease, signal: AbortSignal): Promise<string | undefined> {
     const keyText = this.store.keyOf(lease);
     const ourValue = encodeLeaseAttrs(lease.attrs);
-    for (let failures = 1; !signal.aborted; ) {
+    const backoff = new Backoff(LEASE_RETRY, this.random);
+    while (!signal.aborted) {
       let current: { value: string | undefined; revision: bigint };
       try {
         current = await this.store.readKey(keyText);
       } catch (err) {
         if (signal.aborted) return undefined;
-        const wait = backoffMs(failures++, this.random);
+        const wait = backoff.next();
         this.log.warn({ err: describeError(err), key: keyText, retryInMs: wait }, 'cannot read the own lease key; retrying');
         await sleep(wait, signal);
         continue;
       }
-      failures = 1;
+      backoff.reset();
       if (current.value === undefined) return `${keyText} was deleted or expired`;
-      if (current.value !== ourValue) return `${keyText} now holds another value: ${current.value}`;
+      if (current.value !== ourValue) return `${keyText} now holds another value: ${quoteValue(current.value)}`;
       const batches = watchRange(this.store.watchClient, {
         key: Buffer.from(keyText),
         startRevision: current.revision + 1n,
@@ -276,7 +276,7 @@ export class EtcdSubnetManager implements SubnetManager {
         for (const event of batch.events) {
           if (event.type === 'Delete') return `${keyText} was deleted or expired`;
           const value = event.kv.value.toString();
-          if (value !== ourValue) return `${keyText} now holds another value: ${value}`;
+          if (value !== ourValue) return `${keyText} now holds another value: ${quoteValue(value)}`;
         }
       }
     }
@@ -382,7 +382,8 @@ export class EtcdSubnetManager implements SubnetManager {
     const primed = this.primedRevision;
     this.primedRevision = undefined;
     let first = true;
-    for (let failures = 0; !signal.aborted; ) {
+    const backoff = new Backoff(LIST_RETRY, this.random);
+    while (!signal.aborted) {
       let revision: bigint;
       if (first && primed !== undefined) {
         // acquireLease just listed every lease into the index: start from that listing and
@@ -402,14 +403,14 @@ export class EtcdSubnetManager implements SubnetManager {
           }
         } catch (err) {
           if (signal.aborted) return;
-          const wait = Math.min(5_000, 100 * 2 ** Math.min(failures++, 10));
+          const wait = backoff.next();
           this.log.warn({ err: describeError(err), retryInMs: wait }, 'listing leases failed; retrying');
           await sleep(wait, signal);
           continue;
         }
       }
       first = false;
-      failures = 0;
+      backoff.reset();
       const batches = watchRange(this.store.watchClient, {
         key: Buffer.from(prefix),
         rangeEnd: prefixRangeEnd(prefix),

@@ -1,3 +1,4 @@
+import { Backoff } from '../../async/backoff.js';
 import type { IEvent, IWatchResponse, WatchClient } from 'etcd3';
 import { sleep } from '../../async/abortable-sleep.js';
 import { describeError } from '../../errors.js';
@@ -64,9 +65,7 @@ class StreamInbox {
  */
 export async function* watchRange(watchClient: WatchClient, options: RangeWatchOptions): AsyncGenerator<RangeWatchBatch> {
   const { signal, log } = options;
-  const initialBackoffMs = options.initialBackoffMs ?? 100;
-  const maxBackoffMs = options.maxBackoffMs ?? 5_000;
-  let backoffMs = initialBackoffMs;
+  const backoff = new Backoff({ baseMs: options.initialBackoffMs ?? 100, maxMs: options.maxBackoffMs ?? 5_000, jitter: 0 });
   let next = options.startRevision;
 
   while (!signal.aborted) {
@@ -75,9 +74,9 @@ export async function* watchRange(watchClient: WatchClient, options: RangeWatchO
     try {
       stream = await watchClient.watch();
     } catch (err) {
-      log.warn({ err: describeError(err), resumeRevision: next?.toString(), retryInMs: backoffMs }, 'etcd watch: cannot open stream; retrying');
-      await sleep(backoffMs, signal);
-      backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+      const retryInMs = backoff.next();
+      log.warn({ err: describeError(err), resumeRevision: next?.toString(), retryInMs }, 'etcd watch: cannot open stream; retrying');
+      await sleep(retryInMs, signal);
       continue;
     }
     stream.on('data', (response) => inbox.push({ response }));
@@ -91,12 +90,14 @@ export async function* watchRange(watchClient: WatchClient, options: RangeWatchO
         ...(options.prevKv ? { prev_kv: true } : {}),
       },
     });
+    let retryInMs = 0;
     try {
       for (;;) {
         const item = await inbox.next(signal);
         if (item === undefined) return;
         if ('error' in item) {
-          log.warn({ err: describeError(item.error), resumeRevision: next?.toString(), retryInMs: backoffMs }, 'etcd watch disconnected; resuming');
+          retryInMs = backoff.next();
+          log.warn({ err: describeError(item.error), resumeRevision: next?.toString(), retryInMs }, 'etcd watch disconnected; resuming');
           break;
         }
         const response = item.response;
@@ -105,10 +106,11 @@ export async function* watchRange(watchClient: WatchClient, options: RangeWatchO
           return;
         }
         if (response.canceled) {
-          log.warn({ reason: response.cancel_reason, resumeRevision: next?.toString() }, 'etcd watch canceled by the server; resuming');
+          retryInMs = backoff.next();
+          log.warn({ reason: response.cancel_reason, resumeRevision: next?.toString(), retryInMs }, 'etcd watch canceled by the server; resuming');
           break;
         }
-        backoffMs = initialBackoffMs;
+        backoff.reset();
         const last = response.events.at(-1);
         if (last) {
           // Resume after the last delivered event, not after header.revision: etcd sends a large
@@ -125,7 +127,6 @@ export async function* watchRange(watchClient: WatchClient, options: RangeWatchO
     } finally {
       stream.cancel();
     }
-    await sleep(backoffMs, signal);
-    backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+    await sleep(retryInMs, signal);
   }
 }

@@ -31,7 +31,7 @@ export const DEFAULT_KUBE_TIMINGS: KubeTimings = {
   // The server is asked to end each watch after 4 min; 5 min of silence means it hangs.
   watchTimeoutSeconds: 240,
   watchSilenceMs: 300_000,
-  backoff: { initialMs: 1_000, maxMs: 30_000 },
+  backoff: { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 },
   retryIntervalMs: 3_000,
   retryAttempts: 10,
 };
@@ -172,8 +172,7 @@ export class KubeSubnetManager implements SubnetManager {
       signal: linked,
       log: this.#log,
       what: `set the NetworkUnavailable condition of node ${nodeName}`,
-      initialDelayMs: this.#deps.timings.backoff.initialMs,
-      maxDelayMs: this.#deps.timings.backoff.maxMs,
+      backoff: this.#deps.timings.backoff,
     });
     this.#log.info({ node: nodeName }, 'Marked the node network as available');
   }
@@ -193,8 +192,7 @@ export class KubeSubnetManager implements SubnetManager {
       signal,
       log: this.#log,
       what,
-      initialDelayMs: retryIntervalMs,
-      maxDelayMs: retryIntervalMs,
+      backoff: { baseMs: retryIntervalMs, maxMs: retryIntervalMs },
       maxAttempts: retryAttempts,
     });
   }

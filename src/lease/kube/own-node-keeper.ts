@@ -6,7 +6,7 @@ import { ip4NetEqual, ip6NetEqual } from '../../net/ip.js';
 import { describeLease } from '../lease-identity.js';
 import type { KeepLeaseHooks, Lease, LeaseAttrs } from '../types.js';
 import type { KubeAnnotationNames } from './annotations.js';
-import { backoffDelay } from './backoff.js';
+import { Backoff } from '../../async/backoff.js';
 import { PodCidrError } from './errors.js';
 import type { ListWatchTimings } from '../../kube/list-watch.js';
 import type { KubeNodeApi } from './kube-node-api.js';
@@ -63,7 +63,7 @@ export async function keepOwnNode(options: OwnNodeKeeperOptions, lease: Lease, s
   const onAbort = (): void => observe(latest ?? null);
 
   let current = lease;
-  let failures = 0;
+  const backoff = new Backoff(timings.backoff);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     while (!signal.aborted) {
@@ -81,7 +81,7 @@ export async function keepOwnNode(options: OwnNodeKeeperOptions, lease: Lease, s
       }
       try {
         current = await reconcileOwnNode(node, current);
-        failures = 0;
+        backoff.reset();
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof PodCidrError) {
@@ -89,7 +89,7 @@ export async function keepOwnNode(options: OwnNodeKeeperOptions, lease: Lease, s
           log.error({ err: describeError(err) }, 'Own node no longer has a usable podCIDR; keeping the current lease');
           continue;
         }
-        const retryInMs = backoffDelay(timings.backoff, failures++);
+        const retryInMs = backoff.next();
         log.warn({ err: describeError(err), retryInMs }, 'Cannot re-publish the own lease; retrying');
         await sleep(retryInMs, signal);
         latest ??= node;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { backoffDelay, KeyedBackoff } from '../../src/reconcile/backoff.js';
+import { Backoff, backoffDelay, KeyedBackoff } from '../../src/async/backoff.js';
 
 const options = { baseMs: 200, maxMs: 60_000, jitter: 0.2 };
 
@@ -39,4 +39,13 @@ test('bad options fail up front with the option name', (t) => {
   t.throws(() => new KeyedBackoff({ baseMs: 0, maxMs: 10, jitter: 0 }), { message: /'baseMs'/ });
   t.throws(() => new KeyedBackoff({ baseMs: 100, maxMs: 10, jitter: 0 }), { message: /'maxMs'/ });
   t.throws(() => new KeyedBackoff({ baseMs: 100, maxMs: 1000, jitter: 1 }), { message: /'jitter'/ });
+});
+
+test('Backoff counts one loop\'s failures in whole milliseconds and reset starts it over', (t) => {
+  const b = new Backoff({ baseMs: 100, maxMs: 350, jitter: 0.5 }, () => 0.5);
+  t.deepEqual([b.next(), b.next(), b.next(), b.next()], [75, 150, 263, 263]);
+  t.is(b.failures, 4);
+  b.reset();
+  t.is(b.next(), 75);
+  t.throws(() => new Backoff({ baseMs: Number.NaN, maxMs: 10, jitter: 0 }), { message: /'baseMs'/ });
 });
