@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import {
   formatIp4,
   formatIp4Net,
@@ -54,35 +53,12 @@ export function formatSubnetEnv(values: SubnetEnvValues): string {
 
 /**
  * Replaces `path` with `text` so a reader (the CNI plugin) sees the old file or the new one,
- * never a torn write: a temp file in the same directory, fsync, then rename over the target.
- * flanneld on Windows overwrites in place; atomic is strictly better for the same readers.
+ * never a torn write (see writeFileAtomic: fsync, rename, retried on Windows while the plugin
+ * holds the file open). flanneld on Windows overwrites in place; atomic is strictly better for
+ * the same readers.
  */
 export async function writeSubnetEnvAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'w', 0o644);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-  if (process.platform !== 'win32') {
-    // Make the rename itself durable; Windows cannot open a directory for fsync.
-    const dirHandle = await open(dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
-  }
+  await writeFileAtomic(path, text, { durable: true, mode: 0o644 });
 }
 
 export interface PreviousSubnetEnv {

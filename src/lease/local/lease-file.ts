@@ -17,9 +17,11 @@
  * simulated peers, an operator's script) serialise through a lock file next to it.
  * @module
  */
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sleep } from '../../async/abortable-sleep.js';
+import { Backoff, type BackoffPolicy } from '../../async/backoff.js';
+import { writeFileAtomic } from '../../fs/atomic-file.js';
 import { FlannelWinError } from '../../errors.js';
 import { maskIp4Net, type Ip4Net } from '../../net/ip.js';
 import { makeSubnetKey, parseSubnetKey as parseFlannelSubnetKey } from '../subnet-key.js';
@@ -133,6 +135,8 @@ export async function leaseFileVersion(path: string): Promise<string> {
 }
 
 const LOCK_STALE_MS = 10_000;
+/** Waiting for another writer's lock: 5 ms doubling to 50 ms, jittered so waiters spread out. */
+const LOCK_WAIT: BackoffPolicy = { baseMs: 5, maxMs: 50, jitter: 0.5 };
 
 /**
  * Read-modify-write under an exclusive lock file, then an atomic rename, so two writers never
@@ -141,7 +145,8 @@ const LOCK_STALE_MS = 10_000;
 export async function updateLeaseFile<T>(path: string, mutate: (doc: LeaseFileDocument) => T, signal?: AbortSignal): Promise<T> {
   await mkdir(dirname(path), { recursive: true });
   const lock = `${path}.lock`;
-  for (let attempt = 0; ; attempt++) {
+  const lockWait = new Backoff(LOCK_WAIT);
+  for (;;) {
     try {
       const handle = await open(lock, 'wx');
       await handle.close();
@@ -151,15 +156,13 @@ export async function updateLeaseFile<T>(path: string, mutate: (doc: LeaseFileDo
       const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
       // A writer killed while holding the lock must not block everyone forever.
       if (age > LOCK_STALE_MS) await rm(lock, { force: true });
-      else await sleep(Math.min(5 + attempt * 5, 50), signal ?? new AbortController().signal);
+      else await sleep(lockWait.next(), signal ?? new AbortController().signal);
     }
   }
   try {
     const doc = await readLeaseFile(path);
     const result = mutate(doc);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, formatLeaseFile(doc));
-    await rename(tmp, path);
+    await writeFileAtomic(path, formatLeaseFile(doc), { durable: true });
     return result;
   } finally {
     await rm(lock, { force: true });
