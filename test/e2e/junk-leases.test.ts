@@ -33,7 +33,7 @@ async function resyncs(port: number, n: number): Promise<void> {
     const at = (await status(port)).reconciler?.lastResyncAt;
     if (at) seen.add(at);
     return seen.size > n;
-  }, { what: `${n} resyncs`, timeoutMs: 20_000 });
+  }, { what: `${n} resyncs`, timeoutMs: 30_000 });
 }
 
 function warningsAbout(daemon: DaemonProcess, text: string): number {
@@ -76,7 +76,7 @@ test('etcd: junk leases are skipped with one warning each, the valid routes surv
   await client.put(key('10.244.14.0-24')).value(vxlanLease('192.168.1.97', huge));
 
   const expected = ['0.0.0.0/0', '10.244.0.0/16', '10.244.7.5/24', '10.245.1.0/24', '10.244.12.0/25', '10.244.8.0/24', '10.244.11.0/24', '10.244.13.0/24', '10.244.14.0/24'];
-  await waitFor(async () => (await status(port)).unusablePeers.length === expected.length, { what: 'every junk lease listed in /status' });
+  await waitFor(async () => (await status(port)).unusablePeers.length === expected.length, { what: 'every junk lease listed in /status', timeoutMs: 30_000 });
   const listed = (await status(port)).unusablePeers;
   t.deepEqual(listed.map((u) => u.lease.split(' ')[0]).sort(), [...expected].sort());
   t.deepEqual(
@@ -100,7 +100,7 @@ test('etcd: junk leases are skipped with one warning each, the valid routes surv
   const routes = async () => (await host.remoteRoutes(NETWORK_NAME)).map((r) => `${r.DestinationPrefix} ${r.ProviderAddress}`);
   t.deepEqual(await routes(), ['10.244.2.0/24 192.168.1.22', '10.244.7.0/24 192.168.1.27']);
   await client.delete().key(key('10.244.7.5-24'));
-  await waitFor(async () => !(await status(port)).unusablePeers.some((u) => u.lease.startsWith('10.244.7.5/24')), { what: 'the junk key to be forgotten' });
+  await waitFor(async () => !(await status(port)).unusablePeers.some((u) => u.lease.startsWith('10.244.7.5/24')), { what: 'the junk key to be forgotten', timeoutMs: 30_000 });
   await resyncs(port, 2);
   t.deepEqual(await routes(), ['10.244.2.0/24 192.168.1.22', '10.244.7.0/24 192.168.1.27'], 'the valid route survives the junk key and two resyncs');
 
@@ -131,7 +131,7 @@ test('kube: a node with podCIDR 10.244.9.5/24 does not take over the valid node 
 
   server.addNode({ name: 'junk-9', podCIDR: '10.244.9.5/24', annotations: linuxVxlanAnnotations('192.168.1.99', '52:a1:00:00:00:99') });
   server.addNode({ name: 'junk-all', podCIDR: '0.0.0.0/0', annotations: linuxVxlanAnnotations('192.168.1.98', '52:a1:00:00:00:98') });
-  await waitFor(async () => (await status(port)).unusablePeers.length === 2, { what: 'both junk nodes listed' });
+  await waitFor(async () => (await status(port)).unusablePeers.length === 2, { what: 'both junk nodes listed', timeoutMs: 30_000 });
   const codes = Object.fromEntries((await status(port)).unusablePeers.map((u) => [u.lease.split(', ')[0]!.split('(')[1], u.code]));
   t.deepEqual(codes, { 'junk-9': 'SUBNET_OVERLAPS_PEER', 'junk-all': 'SUBNET_COVERS_NETWORK' });
   // The junk node changing does not help it either.
@@ -140,7 +140,7 @@ test('kube: a node with podCIDR 10.244.9.5/24 does not take over the valid node 
   });
   await resyncs(port, 1);
   server.deleteNode('junk-9');
-  await waitFor(async () => (await status(port)).unusablePeers.length === 1, { what: 'the junk node to be forgotten' });
+  await waitFor(async () => (await status(port)).unusablePeers.length === 1, { what: 'the junk node to be forgotten', timeoutMs: 30_000 });
   await resyncs(port, 2);
   t.deepEqual((await host.remoteRoutes(NETWORK_NAME)).map((r) => `${r.DestinationPrefix} ${r.ProviderAddress}`), ['10.244.9.0/24 192.168.1.29']);
   t.is(warningsAbout(daemon, 'junk-9'), 1, 'warned once about the junk node');
