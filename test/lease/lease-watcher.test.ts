@@ -77,3 +77,22 @@ test('events about the own subnet are ignored; a new own lease releases the old 
   t.deepEqual(released.map((c) => c.type), ['removed']);
   t.is(w.size, 0);
 });
+
+test('a lease is known by where it lives: an unmasked key and a node sharing a podCIDR are leases of their own', (t) => {
+  const w = new LeaseWatcher(own);
+  const valid = lease('10.244.7.0/24', '10.0.0.7');
+  const junk = lease('10.244.7.5/24', '10.0.0.99');
+  t.deepEqual(w.apply({ kind: 'events', events: [{ type: 'added', lease: valid }, { type: 'added', lease: junk }] }).map((c) => c.type), ['added', 'added']);
+  // Removing the junk key removes the junk lease, never the valid one.
+  const removed = w.apply({ kind: 'events', events: [{ type: 'removed', lease: lease('10.244.7.5/24', '0.0.0.0') }] });
+  t.deepEqual(removed.map((c) => [c.type, c.lease.attrs.publicIp]), [['removed', '10.0.0.99']]);
+  t.deepEqual([...w.peers()].map((p) => p.attrs.publicIp), ['10.0.0.7']);
+
+  const kube = new LeaseWatcher({ ...own, nodeName: 'win-1' });
+  const a = { ...lease('10.244.9.0/24', '10.0.0.9'), nodeName: 'linux-9' };
+  const b = { ...lease('10.244.9.0/24', '10.0.0.98'), nodeName: 'junk-9' };
+  const ownAgain = { ...own, nodeName: 'win-1' };
+  t.deepEqual(kube.apply({ kind: 'snapshot', leases: [ownAgain, a, b] }).map((c) => c.type), ['added', 'added']);
+  t.deepEqual(kube.apply({ kind: 'events', events: [{ type: 'removed', lease: b }] }).map((c) => c.lease.nodeName), ['junk-9']);
+  t.deepEqual([...kube.peers()].map((p) => p.nodeName), ['linux-9']);
+});
