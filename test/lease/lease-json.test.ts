@@ -76,3 +76,12 @@ test('decode keeps BackendData text as written (compacted), like a Go json.RawMe
     '{"PublicIP":"10.0.0.1","PublicIPv6":null,"BackendData":{"VNI":1.0,"x":[1,{"y":"} \\"q\\""}]},"BackendV6Data":{"a":1e3}}',
   );
 });
+
+test('a huge value is quoted only up to a bound in the error', (t) => {
+  const huge = 'x'.repeat(1 << 20);
+  for (const text of [`{"PublicIP":"${huge}"}`, `{"PublicIP":"10.0.0.1","BackendType":["${huge}"]}`, `{"PublicIP": ${huge}`, `["${huge}"]`]) {
+    const err = t.throws(() => decodeLeaseAttrs(text, { key: '/coreos.com/network/subnets/10.244.9.0-24' }), { instanceOf: LeaseJsonError });
+    t.true(JSON.stringify({ msg: err!.message, ...err!.context }).length < 1024, err!.message.slice(0, 200));
+    t.regex(err!.message, /10\.244\.9\.0-24/);
+  }
+});
