@@ -1,7 +1,7 @@
-import { Backoff, type BackoffPolicy } from '../../async/backoff.js';
-import { quoteValue } from '../../bounded-text.js';
 import type { Etcd3 } from 'etcd3';
 import { sleep } from '../../async/abortable-sleep.js';
+import { Backoff, type BackoffPolicy } from '../../async/backoff.js';
+import { quoteValue } from '../../bounded-text.js';
 import type { CheckedNetConfig, NetConfig } from '../../config/net-config.js';
 import { checkNetworkConfig, NetConfigError } from '../../config/parse-net-config.js';
 import { describeError } from '../../errors.js';

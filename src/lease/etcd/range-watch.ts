@@ -1,6 +1,6 @@
-import { Backoff } from '../../async/backoff.js';
 import type { IEvent, IWatchResponse, WatchClient } from 'etcd3';
 import { sleep } from '../../async/abortable-sleep.js';
+import { Backoff } from '../../async/backoff.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
