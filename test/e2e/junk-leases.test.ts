@@ -20,17 +20,22 @@ function vxlanLease(publicIp: string, mac: string, backendType = 'vxlan'): strin
   return `{"PublicIP":"${publicIp}","PublicIPv6":null,"BackendType":"${backendType}","BackendData":{"VNI":4096,"VtepMAC":"${mac}"}}`;
 }
 
-async function status(port: number): Promise<{ unusablePeers: { code: string; lease: string }[]; reconciler?: { lastResyncAt?: string } }> {
-  return (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as never;
+interface Status {
+  unusablePeers: { code: string; lease: string }[];
+  controllers: { peers?: { reconciler?: { lastResyncAt?: string } } };
+}
+
+async function status(port: number): Promise<Status> {
+  return (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as Status;
 }
 
 /** Waits for `n` more periodic resyncs than the daemon had done when called. */
 async function resyncs(port: number, n: number): Promise<void> {
   const seen = new Set<string>();
-  const first = (await status(port)).reconciler?.lastResyncAt;
+  const first = (await status(port)).controllers.peers?.reconciler?.lastResyncAt;
   if (first) seen.add(first);
   await waitFor(async () => {
-    const at = (await status(port)).reconciler?.lastResyncAt;
+    const at = (await status(port)).controllers.peers?.reconciler?.lastResyncAt;
     if (at) seen.add(at);
     return seen.size > n;
   }, { what: `${n} resyncs`, timeoutMs: 30_000 });
