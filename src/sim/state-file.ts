@@ -37,9 +37,10 @@
  * Missing arrays read as empty; unknown top-level keys are ignored. A file with another
  * `version`, or one that is not a JSON object, is refused (SIM_STATE_INVALID).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { FlannelWinError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { HostRoute } from '../routes/route-table.js';
 import type { StoredEndpoint, StoredNetwork } from './hns-model.js';
 import type { SimInterface } from './host-net-model.js';
@@ -135,12 +136,16 @@ export async function readSimState(file: string): Promise<SimStateDocument | und
  * file models a host for tests and demos, not data that must survive a power cut.
  */
 export async function writeSimStateAtomically(file: string, doc: SimStateDocument): Promise<string> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    // A fresh checkout has no .sim/ yet: writeFileAtomic creates the directory.
+    // A fresh checkout has no .sim/ yet: the default --sim-state must work there.
+    await mkdir(dirname(file), { recursive: true });
     const text = formatSimState(doc);
-    await writeFileAtomic(file, text, { durable: false });
+    await writeFile(temp, text, 'utf8');
+    await rename(temp, file);
     return text;
   } catch (err) {
+    await unlink(temp).catch(() => undefined);
     throw new FlannelWinError('SIM_STATE_WRITE_FAILED', `cannot write the simulator state file: ${(err as Error).message}`, { file }, { cause: err });
   }
 }
