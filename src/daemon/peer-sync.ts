@@ -11,7 +11,7 @@ import type { PeerLeaseRules } from '../lease/peer-lease-validation.js';
 /** What the peer sync needs from the reconciler. */
 export interface PeerReconciler<D> extends DesiredSink<D> {
   markDesiredSynced(): void;
-  resync(signal?: AbortSignal): Promise<void>;
+  whenListed(signal?: AbortSignal): Promise<void>;
   stats(): { queued: number; inFlight: number; pendingRetries: number };
 }
 
@@ -28,8 +28,10 @@ export interface PeerSyncHooks {
  * holds before it queues anything (its start does that), the first snapshot sets the desired
  * state, so only real differences are queued, and only then is the desired state declared
  * complete, which lets the reconciler remove routes for peers that vanished while the daemon
- * was down. The resync after the snapshot makes sure the listing is done before readiness is
- * judged.
+ * was down. Convergence is judged only once the reconciler has listed the host (its start
+ * retries that listing until HNS answers), and that wait runs beside the lease stream: a failed
+ * HNS read is the reconciler's to retry, never a reason to restart the stream or to skip the
+ * first convergence.
  */
 export class PeerSync<D> {
   private readonly watcher: LeaseWatcher;
@@ -90,13 +92,8 @@ export class PeerSync<D> {
           if (!this.firstSnapshotDone && result.kind === 'snapshot') {
             this.firstSnapshotDone = true;
             reconciler.markDesiredSynced();
-            await reconciler.resync(signal);
             log.info({ peers: this.watcher.size }, 'first lease snapshot applied; waiting for the dataplane to converge');
-            void this.settled(signal).then((failing) => {
-              if (signal.aborted) return;
-              if (failing > 0) log.warn({ failing }, 'first apply finished with entries still failing; they are retried with back-off');
-              this.deps.hooks?.onFirstConverged?.();
-            });
+            void this.convergeFirst(signal);
           }
         }
       } catch (err) {
@@ -119,6 +116,23 @@ export class PeerSync<D> {
       const stats = this.deps.reconciler.stats();
       if ((stats.queued === 0 && stats.inFlight === 0) || signal.aborted) return stats.pendingRetries;
       await sleep(10, signal).catch(() => undefined);
+    }
+  }
+
+  /**
+   * After the first snapshot: waits for the reconciler's listing (retried by the reconciler for
+   * as long as it fails) and for the first apply of every queued key, then reports convergence.
+   */
+  private async convergeFirst(signal: AbortSignal): Promise<void> {
+    const { reconciler, log } = this.deps;
+    try {
+      await reconciler.whenListed(signal);
+      const failing = await this.settled(signal);
+      if (signal.aborted) return;
+      if (failing > 0) log.warn({ failing }, 'first apply finished with entries still failing; they are retried with back-off');
+      this.deps.hooks?.onFirstConverged?.();
+    } catch (err) {
+      if (!signal.aborted) log.error({ err: describeError(err) }, 'reporting the first convergence failed');
     }
   }
 

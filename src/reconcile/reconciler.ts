@@ -127,6 +127,7 @@ export class Reconciler<D, A> {
   /** While a listing is in flight: keys written meanwhile, whose cached value beats the listing. */
   #touched: Set<string> | undefined;
   #idleWaiters: Array<() => void> = [];
+  #listedWaiters: Array<() => void> = [];
 
   #applied = 0;
   #failed = 0;
@@ -213,6 +214,7 @@ export class Reconciler<D, A> {
     if (this.#resyncing) return this.#resyncing;
     const run = this.#resync(signal ?? this.#applySignal).finally(() => {
       this.#resyncing = undefined;
+      this.#checkListed();
       this.#checkIdle();
     });
     this.#resyncing = run;
@@ -235,6 +237,25 @@ export class Reconciler<D, A> {
     return new Promise((resolve) => {
       this.#idleWaiters.push(resolve);
       this.#checkIdle();
+    });
+  }
+
+  /**
+   * Resolves once a listing of the actual state has completed and every key it found different
+   * was queued (at once when one already has), or when `signal` aborts or the reconciler stops.
+   * A failed listing does not reject: the initial listing started by `start` is retried with
+   * back-off, so a caller waiting to judge convergence simply waits for the retry that succeeds.
+   */
+  whenListed(signal?: AbortSignal): Promise<void> {
+    if (this.#actualKnown || this.#stop.signal.aborted || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        this.#listedWaiters = this.#listedWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      this.#listedWaiters.push(done);
     });
   }
 
@@ -268,6 +289,7 @@ export class Reconciler<D, A> {
     // Drops pending retries and cancels the queue's timer: nothing may fire after a stop.
     this.#queue.shutDown();
     this.#slotFreed?.();
+    this.#checkListed();
     this.#checkIdle();
   }
 
@@ -477,6 +499,11 @@ export class Reconciler<D, A> {
     if (this.#stop.signal.aborted) return !busy;
     if (busy || this.#queue.len() > 0 || this.#queue.waitingCount > 0) return false;
     return !(this.#started && !this.#actualKnown);
+  }
+
+  #checkListed(): void {
+    if (this.#listedWaiters.length === 0 || !(this.#actualKnown || this.#stop.signal.aborted)) return;
+    for (const done of [...this.#listedWaiters]) done();
   }
 
   #checkIdle(): void {

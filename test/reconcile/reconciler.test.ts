@@ -465,3 +465,49 @@ test('a resync compares desired and actual state in slices, giving the event loo
   t.is(kind.writes, 0);
   ac.abort();
 });
+
+test('whenListed waits for the initial listing that start retries, without failing on the failed attempts', async (t) => {
+  const { clock, kind, rec, ac } = setup({}, { backoff: { baseMs: 100, maxMs: 1000, jitter: 0 } });
+  kind.listFailures = 2;
+  rec.setDesired('a', '1');
+  let listed = false;
+  void rec.whenListed(ac.signal).then(() => {
+    listed = true;
+  });
+  rec.start(ac.signal);
+  await runFor(clock, 150);
+  t.is(kind.lists, 2, 'the first listing and one retry have failed');
+  t.false(listed, 'still waiting after failed listings');
+  await runFor(clock, 200);
+  t.is(kind.lists, 3);
+  t.true(listed, 'resolved once a listing succeeded');
+  t.true(rec.stats().queued + rec.stats().inFlight + kind.calls.length >= 1, 'the key found different was queued by then');
+  await settle(rec, clock);
+  t.deepEqual(hostObject(kind), { a: '1' });
+  let again = false;
+  void rec.whenListed(ac.signal).then(() => {
+    again = true;
+  });
+  await flush(1);
+  t.true(again, 'resolves at once after a listing');
+  ac.abort();
+});
+
+test('whenListed resolves when its signal aborts or the reconciler stops before any listing', async (t) => {
+  const { kind, rec, ac } = setup();
+  kind.listFailures = 1_000;
+  const waiter = new AbortController();
+  const resolved: string[] = [];
+  void rec.whenListed(waiter.signal).then(() => resolved.push('aborted waiter'));
+  void rec.whenListed().then(() => resolved.push('stopped reconciler'));
+  rec.start(ac.signal);
+  await flush();
+  t.deepEqual(resolved, [], 'both wait while the listing fails');
+  waiter.abort();
+  await flush(1);
+  t.deepEqual(resolved, ['aborted waiter']);
+  ac.abort();
+  await flush(1);
+  t.deepEqual(resolved, ['aborted waiter', 'stopped reconciler']);
+  t.false(rec.stats().lastResyncAt instanceof Date, 'nothing was ever listed');
+});
