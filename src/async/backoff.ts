@@ -99,6 +99,11 @@ export class KeyedBackoff {
     this.#failures.delete(key);
   }
 
+  /** Every key starts over (the cause of their failures was repaired). */
+  forgetAll(): void {
+    this.#failures.clear();
+  }
+
   /** Keys with at least one failure not yet followed by a success. */
   get size(): number {
     return this.#failures.size;

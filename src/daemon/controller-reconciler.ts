@@ -29,6 +29,7 @@ export function createControllerReconciler<D, A>(
   return new Reconciler<D, A>(kind, {
     log: ctx.log.child({ controller, kind: kind.name }),
     ...(ctx.concurrency !== undefined ? { concurrency: ctx.concurrency } : {}),
+    ...(ctx.backoff !== undefined ? { backoff: ctx.backoff } : {}),
     ...(options.writesTo === 'hns' ? { rateLimiter: ctx.hnsWriteLimit } : kind.rateLimit ? { rateLimit: kind.rateLimit } : {}),
     onApplied: (changes, durationMs) => {
       metrics.applies.inc({ ...labels, result: 'ok' });

@@ -5,6 +5,7 @@
  * one is: write a `ControllerFactory`, append it to the daemon's list.
  * @module
  */
+import type { BackoffPolicy } from '../async/backoff.js';
 import type { BackendNetwork, NetworkRepair } from '../backends/backend.js';
 import type { NetConfig } from '../config/net-config.js';
 import type { HnsClient } from '../hns/client.js';
@@ -32,6 +33,11 @@ export interface Controller {
    */
   networkRepaired?(repair: NetworkRepair): void;
   /**
+   * Retries at once whatever waits out a back-off after a failure: the daemon calls it after a
+   * network repair (and the resync that follows), when the cause of those failures is gone.
+   */
+  retryNow?(): void;
+  /**
    * Resolves once nothing is queued or being applied; keys waiting out a back-off after a
    * failure do not count (they are reported in `status`). Readiness returns after a network
    * repair once every controller has settled.
@@ -58,6 +64,8 @@ export interface ControllerContext {
   hnsWriteLimit: TokenBucket;
   /** Reconciler concurrency (tests and benchmarks tune it). */
   concurrency?: number | undefined;
+  /** Per-key back-off after a failed change (tests tune it). */
+  backoff?: Partial<BackoffPolicy> | undefined;
   /**
    * Call with a failed HNS call's error: one that says the network or an endpoint is gone makes
    * the daemon check (and if needed recreate) the network now instead of at the next resync.

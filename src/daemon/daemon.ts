@@ -1,3 +1,4 @@
+import type { BackoffPolicy } from '../async/backoff.js';
 import { retryWithBackoff } from '../async/retry.js';
 import type { BackendNetwork, BackendTimings, NetworkRepair } from '../backends/backend.js';
 import type { NetworkReadyInfo } from '../cni/node-cni-setup.js';
@@ -38,7 +39,7 @@ export interface DaemonOptions {
   resyncIntervalMs: number;
   backendTimings?: Partial<BackendTimings>;
   /** Reconciler tuning; the defaults suit a real host. */
-  reconcile?: { concurrency?: number };
+  reconcile?: { concurrency?: number; backoff?: Partial<BackoffPolicy> };
   /** Back-off between attempts to recreate a lost HNS network. @default 500 ms to 10 s */
   networkRetry?: { initialDelayMs: number; maxDelayMs: number };
   /** The CNI side of the node (src/cni); its config write is one of the converged tasks. */
@@ -229,6 +230,7 @@ export class Daemon {
         // one controller must not starve the others or flood HNS.
         hnsWriteLimit: new TokenBucket(DEFAULT_RATE_LIMIT, systemClock),
         concurrency: options.reconcile?.concurrency,
+        backoff: options.reconcile?.backoff,
         reportHnsError: (err) => guard.report(err, inner.signal),
         onConverged: () => this.judgeReadiness(inner.signal),
       };
@@ -292,6 +294,10 @@ export class Daemon {
       await controller.resync(signal).catch((err: unknown) => {
         if (!signal.aborted) log.warn({ controller: controller.name, err: describeError(err) }, 'resync after the network repair failed; retried next interval');
       });
+      // After the listing, so they are compared with the repaired host: keys that failed while
+      // the network was gone would otherwise wait out up to a minute of back-off, and readiness
+      // (which waits for queued keys only) would return without them.
+      controller.retryNow?.();
       await controller.settled(signal);
     }
     if (repair.recreated && this.tasks === 'done' && (this.deps.convergedTasks ?? []).length > 0) {

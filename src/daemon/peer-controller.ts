@@ -61,6 +61,9 @@ export function peerController(ctx: ControllerContext): Controller {
     networkRepaired(repair: NetworkRepair) {
       if (repair.peersChanged) peerSync.redecideAll();
     },
+    retryNow() {
+      reconciler.retryNow();
+    },
     settled: async (signal) => {
       await peerSync.settled(signal);
     },

@@ -76,6 +76,19 @@ export class KeyedWorkQueue {
     if (this.#delayed.schedule(key, this.#clock.now() + delayMs)) this.#armTimer();
   }
 
+  /**
+   * Ends every delay now: each key waiting for an `addAfter` deadline is added as if its
+   * deadline had passed, in deadline order. Returns those keys.
+   */
+  addWaitingNow(): string[] {
+    if (this.#shuttingDown) return [];
+    const keys = this.#delayed.popDue(Number.POSITIVE_INFINITY);
+    for (const key of keys) this.add(key);
+    this.#armTimer();
+    this.#checkWaiters();
+    return keys;
+  }
+
   /** Takes up to `max` ready keys without waiting (each now processing); [] when none is ready. */
   tryGetBatch(max: number): string[] {
     checkNumberOption('KeyedWorkQueue', 'max', max, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1');

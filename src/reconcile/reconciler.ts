@@ -241,6 +241,22 @@ export class Reconciler<D, A> {
   }
 
   /**
+   * Ends every back-off now: keys waiting to retry a failed change are queued at once and every
+   * key's failure count starts over. For when the cause of the failures was repaired (the HNS
+   * network recreated), so those keys need not wait up to `backoff.maxMs` for their next
+   * attempt, and a caller waiting for the queue to empty waits for their attempt too. A key
+   * that fails again backs off from the start. Returns how many keys were re-queued.
+   */
+  retryNow(): number {
+    if (this.#stop.signal.aborted) return 0;
+    this.#backoff.forgetAll();
+    const keys = this.#queue.addWaitingNow();
+    if (keys.length > 0) this.#log.info({ keys: keys.length }, 'retrying keys now instead of after their back-off');
+    this.#checkIdle();
+    return keys.length;
+  }
+
+  /**
    * Resolves once a listing of the actual state has completed and every key it found different
    * was queued (at once when one already has), or when `signal` aborts or the reconciler stops.
    * A failed listing does not reject: the initial listing started by `start` is retried with

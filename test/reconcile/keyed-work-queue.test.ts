@@ -112,6 +112,23 @@ test('addAfter holds a key until its deadline on the clock', (t) => {
   t.is(q.waitingCount, 0);
 });
 
+test('addWaitingNow adds every waiting key at once, in deadline order, and cancels their timer', (t) => {
+  const clock = new ManualClock();
+  const q = new KeyedWorkQueue({ clock });
+  q.addAfter('late', 60_000);
+  q.addAfter('early', 1_000);
+  q.add('ready');
+  t.is(clock.pendingTimers, 1);
+  t.deepEqual(q.addWaitingNow(), ['early', 'late']);
+  t.is(q.waitingCount, 0);
+  t.is(clock.pendingTimers, 0, 'no deadline left to wait for');
+  t.deepEqual(q.tryGetBatch(5), ['ready', 'early', 'late']);
+  t.deepEqual(q.addWaitingNow(), [], 'nothing waits any more');
+  q.shutDown();
+  q.addAfter('after', 10);
+  t.deepEqual(q.addWaitingNow(), [], 'nothing after shutdown');
+});
+
 test('addAfter keeps the earlier deadline of a waiting key', (t) => {
   const clock = new ManualClock();
   const q = new KeyedWorkQueue({ clock });

@@ -511,3 +511,40 @@ test('whenListed resolves when its signal aborts or the reconciler stops before 
   t.deepEqual(resolved, ['aborted waiter', 'stopped reconciler']);
   t.false(rec.stats().lastResyncAt instanceof Date, 'nothing was ever listed');
 });
+
+test('retryNow ends the back-off of failed keys: they are tried at once, and one failing again starts from the first delay', async (t) => {
+  let failing = new Set(['a', 'b']);
+  const { clock, kind, rec, ac } = setup(
+    { maxBatch: 10, shouldFail: (changes) => changes.some((c) => failing.has(c.key)) },
+    { backoff: { baseMs: 1_000, maxMs: 60_000, jitter: 0 } },
+  );
+  const attemptsOf = (key: string) => [...new Set(kind.calls.filter((c) => c.changes.some((ch) => ch.key === key)).map((c) => c.at))];
+  await rec.resync();
+  rec.markDesiredSynced();
+  rec.start(ac.signal);
+  rec.replaceAllDesired(new Map([['a', '1'], ['b', '2']]));
+  // Attempts at 0, 1 s, 3 s and 7 s; the next one would come at 15 s.
+  await runFor(clock, 7_000);
+  t.is(rec.stats().pendingRetries, 2);
+  t.deepEqual(attemptsOf('a'), [0, 1_000, 3_000, 7_000]);
+  t.deepEqual(hostObject(kind), {}, 'nothing applied yet');
+
+  // What made a fail is repaired (b still fails): without retryNow both would wait another 8 s.
+  failing = new Set(['b']);
+  t.is(rec.retryNow(), 2);
+  t.is(rec.stats().pendingRetries, 0);
+  await waitFor(async () => {
+    await flush();
+    return rec.stats().pendingRetries === 1 && rec.stats().inFlight === 0;
+  }, { what: 'a applied and b backing off again' });
+  t.deepEqual(hostObject(kind), { a: '1' });
+  t.is(attemptsOf('a').at(-1), 7_000, 'a applied at once, no back-off waited out');
+  t.is(attemptsOf('b').at(-1), 7_000, 'b tried at once');
+
+  // Failure counts started over: b, failing again, waits the first delay (1 s), not the fifth (16 s).
+  await runFor(clock, 1_000);
+  t.deepEqual(attemptsOf('b').slice(-2), [7_000, 8_000]);
+  t.is(rec.retryNow(), 1, 'only the key waiting now');
+  ac.abort();
+  t.is(rec.retryNow(), 0, 'nothing after a stop');
+});
