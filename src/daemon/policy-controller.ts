@@ -24,6 +24,9 @@ export interface EndpointWaitOptions extends BackoffOptions {
   giveUpAfterMs: number;
 }
 
+/** Longest list of pods or endpoints shown in `/status`. */
+const STATUS_LIST_LIMIT = 20;
+
 const DEFAULT_ENDPOINT_WAIT: EndpointWaitOptions = { baseMs: 250, maxMs: 8_000, jitter: 0.2, giveUpAfterMs: 60_000 };
 
 export interface PolicyControllerOptions {
@@ -115,6 +118,7 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
   /** Re-matches pods to endpoints; once live, the reconciler gets the new desired map. */
   function rematch(): void {
     plan.rematch();
+    for (const endpointId of foreign.keys()) if (!plan.managed().has(endpointId)) foreign.delete(endpointId);
     metrics.policyLocalEndpoints.set(plan.managed().size);
     if (phase === 'live') reconciler.replaceAllDesired(plan.desired());
     const waiting = plan.waiting();
@@ -197,10 +201,14 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
   async function waitForEndpoints(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await new Promise<void>((resolve) => {
-        wakeWaiter = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        const done = (): void => {
+          signal.removeEventListener('abort', done);
+          wakeWaiter = undefined;
+          resolve();
+        };
+        wakeWaiter = done;
+        signal.addEventListener('abort', done, { once: true });
       });
-      wakeWaiter = undefined;
       let spent = 0;
       for (let failures = 1; !signal.aborted && plan.waiting().length > 0 && spent < wait.giveUpAfterMs; failures++) {
         const delay = backoffDelay(failures, wait, Math.random());
@@ -265,8 +273,9 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
         node: nodeName,
         localPods: plan.localPodCount,
         localEndpoints: plan.managed().size,
-        podsWithoutEndpoint: plan.waiting(),
-        ambiguousEndpoints: plan.ambiguous(),
+        // The first few by name: enough to investigate, bounded for a node with hundreds of pods.
+        podsWithoutEndpoint: { count: plan.waiting().length, first: [...plan.waiting()].sort().slice(0, STATUS_LIST_LIMIT) },
+        ambiguousEndpoints: plan.ambiguous().slice(0, STATUS_LIST_LIMIT),
         policies: policies.size,
         endpointsFailing: stats.pendingRetries,
         foreignAcls: Object.fromEntries(foreign),

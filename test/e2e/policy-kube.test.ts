@@ -70,6 +70,11 @@ const POLICIES = [
     ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'ops' } } }] }],
   }),
   policy('locked', 'default-deny-egress', { podSelector: {}, policyTypes: ['Egress'] }),
+  // One the API server would refuse (bad CIDR); it selects no pod here, and is reported once.
+  policy('ops', 'bad-cidr', {
+    podSelector: { matchLabels: { app: 'ghost' } },
+    ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/33' } }] }],
+  }),
 ];
 
 /** Who reaches whom on TCP 80 under POLICIES, as the Kubernetes semantics say ("node" included). */
@@ -248,6 +253,13 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   await twoResyncs(port);
   state = await host.state();
   t.is(modifyEndpointCount(state), 4, 'idle resyncs make no endpoint write');
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.regex(metrics, /^flannel_win_policy_endpoint_writes_total 4$/m);
+  t.regex(metrics, /^flannel_win_controller_converged\{controller="policy"\} 1$/m);
+  const badPolicyLogs = daemon.logs.filter((l) => l.level === 40 && l.msg.includes('ops/bad-cidr'));
+  t.is(badPolicyLogs.length, 1, 'a bad policy is reported once, not at every resync');
+  t.regex(badPolicyLogs[0]!.msg, /10\.0\.0\.0\/33/);
+  t.truthy(((await policyStatus(port))['problems'] as Record<string, unknown>)['ops/bad-cidr']);
 
   // A label change: db becomes a frontend, so only web's allow list grows.
   let before = aclSnapshot(state);
