@@ -304,6 +304,17 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   t.is(status['localEndpoints'], NAMES.length);
   t.is(status['policies'], POLICIES.length);
 
+  // The CNI deletes box's endpoint (the pod restarts) and creates a new one: its entry goes with
+  // the old endpoint, and the new one is programmed once, found by the back-off listing.
+  const writesBeforeRecreate = modifyEndpointCount(state);
+  await sim('endpoint', 'remove', '--sim-state', host.path, '--ip', IP_OF.get('box')!);
+  await waitFor(async () => (await policyStatus(port))['localEndpoints'] === NAMES.length - 1, { timeoutMs: SLOW_MS, what: 'box to leave the local endpoints' });
+  await sim('endpoint', 'add', '--sim-state', host.path, '--ip', IP_OF.get('box')!, '--name', 'box-again');
+  state = await host.until((s) => acls(s, IP_OF.get('box')!).length > 0, 'the new box endpoint to be programmed', SLOW_MS);
+  t.is(modifyEndpointCount(state) - writesBeforeRecreate, 1, 'one write for the new endpoint');
+  t.deepEqual(aclSnapshot(state).get('box'), after.get('box'));
+  t.is((await policyStatus(port))['endpointsFailing'], 0);
+
   // A restart with nothing changed writes nothing at all.
   const stopped = await daemon.stop();
   t.is(stopped.code, 0);
@@ -327,4 +338,17 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   t.deepEqual([...(await flows(host))].sort(), [...expectedReach(true, false)].sort());
   await twoResyncs(port);
   t.is(modifyEndpointCount(await host.state()) - modifyEndpointCount(cold), 4, 'no write beyond one per isolated endpoint');
+});
+
+test('--network-policy=false: no cluster watch, no policy controller, endpoint ACLs left to another engine', async (t) => {
+  const { server, port, host, args, env } = await setUp(t);
+  const daemon = await startTracked(t, [...args, '--network-policy=false'], port, env);
+  await sim('endpoint', 'add', '--sim-state', host.path, '--ip', IP_OF.get('web')!, '--name', 'web');
+  const body = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { controllers: Record<string, unknown> };
+  t.deepEqual(Object.keys(body.controllers), ['peers']);
+  t.is(server.requestsTo('GET', '/apis/networking.k8s.io/v1/networkpolicies').length, 0, 'policies are never read');
+  t.truthy(daemon.logs.find((l) => l.msg.includes('NetworkPolicy enforcement off')));
+  const state = await host.state();
+  t.is(modifyEndpointCount(state), 0);
+  t.is(acls(state, IP_OF.get('web')!).length, 0);
 });
