@@ -63,6 +63,7 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
   let converged = false;
   let wakeWaiter: (() => void) | undefined;
   let knownWaiting = new Set<string>();
+  let knownAmbiguous = new Set<string>();
 
   const kind = new EndpointAclKind({
     hns,
@@ -74,7 +75,10 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
       log.warn({ endpointId, foreignAcls: acls.length, ids: acls.slice(0, 5).map((a) => a.Id ?? null) }, 'endpoint holds ACLs that are not ours; they are kept and never rewritten');
     },
     onSkipped: (endpointId, reason) => log.debug({ endpointId, reason }, 'endpoint ACL write skipped'),
-    onWritten: () => metrics.policyEndpointWrites.inc(),
+    onWritten: (endpointId) => {
+      metrics.policyEndpointWrites.inc();
+      log.debug({ endpointId }, 'endpoint ACLs written');
+    },
   });
   const reconciler = createControllerReconciler(name, kind, ctx, { writesTo: 'hns' });
   metrics.controllerConverged.set({ controller: name }, 0);
@@ -124,6 +128,15 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
     const waiting = plan.waiting();
     if (waiting.some((pod) => !knownWaiting.has(pod))) wakeWaiter?.();
     knownWaiting = new Set(waiting);
+    const ambiguous = new Set<string>();
+    for (const match of plan.ambiguous()) {
+      const text = `${match.pod} ${match.reason} ${match.endpointIds.join(',')}`;
+      ambiguous.add(text);
+      if (!knownAmbiguous.has(text)) {
+        log.warn({ pod: match.pod, reason: match.reason, endpointIds: match.endpointIds }, `pod ${match.pod} matches no single HNS endpoint (${match.reason}); its endpoint ACLs are left alone until it does`);
+      }
+    }
+    knownAmbiguous = ambiguous;
   }
 
   async function listEndpoints(signal: AbortSignal): Promise<void> {

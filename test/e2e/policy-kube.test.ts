@@ -190,6 +190,7 @@ async function setUp(t: ExecutionContext) {
     ...simDaemonArgs(host, dir, port),
     '--resync-interval=1',
     `--cni-conf-file=${cniConf}`,
+    '--log-level=debug',
   ];
   return { server, dir, port, host, args, cniConf, env: { NODE_NAME: NODE } };
 }
@@ -211,6 +212,11 @@ async function startReadySlow(args: string[], port: number, env: Record<string, 
   }
 }
 
+/** The daemon's log lines about endpoint writes and merges of the host file, for a failed count. */
+function explainWrites(daemon: DaemonProcess): string {
+  return daemon.rawStderr.filter((l) => /endpoint ACLs written|conflict|merge|failed/i.test(l)).slice(-40).join('\n');
+}
+
 function logIndex(daemon: DaemonProcess, text: string): number {
   return daemon.logs.findIndex((l) => l.msg.includes(text));
 }
@@ -223,10 +229,9 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   const converged = logIndex(daemon, 'endpoint ACLs converged with the cluster');
   t.true(converged >= 0 && converged < logIndex(daemon, 'CNI config written'), 'policy converged before the CNI config was written');
 
-  // The CNI creates the endpoints after the pods have their IPs: the daemon finds them by back-off.
-  for (const name of NAMES) await sim('endpoint', 'add', '--sim-state', host.path, '--ip', IP_OF.get(name)!, '--name', name);
+  // An endpoint without a pod, and a remote endpoint (kube-proxy creates one per service backend
+  // on another node) on our network.
   await sim('endpoint', 'add', '--sim-state', host.path, '--ip', NO_POD_IP, '--name', 'no-pod');
-  // A remote endpoint (kube-proxy creates one per service backend on another node) on our network.
   await host.edit((s) => {
     const template = s.endpoints.find((e) => e.Name === 'no-pod')!;
     s.endpoints.push({
@@ -238,6 +243,8 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
       Policies: [{ Type: 'ProviderAddress', Settings: { ProviderAddress: '192.168.1.21' } }],
     });
   });
+  // The CNI creates the pod endpoints after the pods have their IPs: the daemon finds them by back-off.
+  for (const name of NAMES) await sim('endpoint', 'add', '--sim-state', host.path, '--ip', IP_OF.get(name)!, '--name', name);
   const untouched = await host.state();
   const noPodBefore = JSON.stringify(policiesOf(untouched, NO_POD_IP));
   const remoteBefore = JSON.stringify(policiesOf(untouched, IP_OF.get('far-client')!));
@@ -247,6 +254,7 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   t.deepEqual([...(await flows(host))].sort(), [...expected].sort(), 'the flows matrix is the specified reachability');
   t.is(acls(state, IP_OF.get('tool')!).length, 0, 'a pod no policy isolates gets no ACL');
   assertNatKept(t, state);
+  if (modifyEndpointCount(state) !== 4) t.log(explainWrites(daemon));
   t.is(modifyEndpointCount(state), 4, 'one write per isolated endpoint (web, db, client, box)');
 
   // An idle resync writes nothing.
