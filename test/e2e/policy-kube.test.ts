@@ -296,14 +296,31 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   t.is(modifyEndpointCount(state), 6, 'one write: db once');
   t.deepEqual([...(await flows(host))].sort(), [...expectedReach(true, false)].sort());
 
-  // ACLs deleted behind the daemon's back come back at the next resync.
+  // ACLs deleted behind the daemon's back come back at the next resync; an operator's ACL added
+  // meanwhile (not ours: no flannel-win Id) is kept through the rewrite and reported.
+  const webAcls = acls(state, IP_OF.get('web')!);
+  const operatorAcl: AclPolicySetting = { Id: 'operator:allow-monitoring', Action: 'Allow', Direction: 'In', RuleType: 'Switch', Priority: 500, RemoteAddresses: '10.9.9.9', Protocols: '6' };
   await host.edit((s) => {
     const web = endpointByIp(s, IP_OF.get('web')!)!;
-    web.Policies = (web.Policies ?? []).filter((p) => p.Type !== 'ACL');
+    web.Policies = [...(web.Policies ?? []).filter((p) => p.Type !== 'ACL'), { Type: 'ACL', Settings: operatorAcl }];
   });
-  state = await host.until((s) => acls(s, IP_OF.get('web')!).length > 0, 'the resync to restore web\'s ACLs', SLOW_MS);
-  t.deepEqual(aclSnapshot(state).get('web'), after.get('web'), 'restored as they were');
+  state = await host.until((s) => acls(s, IP_OF.get('web')!).length > 1, 'the resync to restore web\'s ACLs', SLOW_MS);
+  const ours = (s: SimStateDocument, name: string) => acls(s, IP_OF.get(name)!).filter((a) => a.Id !== operatorAcl.Id);
+  t.deepEqual(ours(state, 'web'), webAcls, 'restored as they were');
+  t.deepEqual(acls(state, IP_OF.get('web')!).filter((a) => a.Id === operatorAcl.Id), [operatorAcl], 'the operator\'s ACL is kept');
   assertNatKept(t, state);
+  const webId = endpointByIp(state, IP_OF.get('web')!)!.ID.toLowerCase();
+  await waitFor(async () => ((await policyStatus(port))['foreignAcls'] as Record<string, number>)[webId] === 1, { timeoutMs: SLOW_MS, what: 'the foreign ACL to be reported' });
+  // The operator takes it away again: nothing of ours changes, nothing is written.
+  const writesBeforeOperator = modifyEndpointCount(state);
+  await host.edit((s) => {
+    const web = endpointByIp(s, IP_OF.get('web')!)!;
+    web.Policies = (web.Policies ?? []).filter((p) => (p.Settings as AclPolicySetting).Id !== operatorAcl.Id);
+  });
+  await twoResyncs(port);
+  state = await host.state();
+  t.is(modifyEndpointCount(state), writesBeforeOperator);
+  t.deepEqual(aclSnapshot(state).get('web'), after.get('web'));
 
   // Never written: the endpoint without a pod and the remote endpoint.
   t.is(JSON.stringify(policiesOf(state, NO_POD_IP)), noPodBefore);
