@@ -6,6 +6,7 @@
  * @module
  */
 import { sleep } from '../async/abortable-sleep.js';
+import { Backoff, type BackoffPolicy } from '../async/backoff.js';
 import { retryWithBackoff } from '../async/retry.js';
 import { describeError } from '../errors.js';
 import type { HostComputeEndpoint } from '../hns/types.js';
@@ -14,12 +15,11 @@ import type { PodView } from '../policy/model.js';
 import { EndpointAclKind } from '../policy/endpoint-acl-kind.js';
 import { EndpointAclPlan } from '../policy/endpoint-acl-plan.js';
 import { PolicyState } from '../policy/policy-state.js';
-import { backoffDelay, type BackoffOptions } from '../reconcile/backoff.js';
 import { createControllerReconciler } from './controller-reconciler.js';
 import type { Controller, ControllerContext, ControllerFactory } from './controller.js';
 
 /** Retries of the endpoint listing while a local pod's IP has no endpoint yet. */
-export interface EndpointWaitOptions extends BackoffOptions {
+export interface EndpointWaitOptions extends BackoffPolicy {
   /** Stop retrying after this long in total; the next resync lists the endpoints again. */
   giveUpAfterMs: number;
 }
@@ -223,8 +223,9 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
         signal.addEventListener('abort', done, { once: true });
       });
       let spent = 0;
-      for (let failures = 1; !signal.aborted && plan.waiting().length > 0 && spent < wait.giveUpAfterMs; failures++) {
-        const delay = backoffDelay(failures, wait, Math.random());
+      const backoff = new Backoff(wait);
+      while (!signal.aborted && plan.waiting().length > 0 && spent < wait.giveUpAfterMs) {
+        const delay = backoff.next();
         await sleep(delay, signal).catch(() => undefined);
         spent += delay;
         if (signal.aborted || phase !== 'live') continue;
