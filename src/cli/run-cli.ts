@@ -8,6 +8,7 @@ import { describeError, FlannelWinError } from '../errors.js';
 import { createLogger, routeProcessWarnings, type Logger } from '../log.js';
 import { simFaultSettings } from '../sim/fault-flags.js';
 import { openDataplane } from './dataplane.js';
+import { openPolicyControllers } from './policy-controller-choice.js';
 import { checkSimulatedDataplaneStore } from './sim-store-guard.js';
 import { openSubnetManager } from './subnet-manager-choice.js';
 
@@ -128,6 +129,10 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
     if (detailFromLoopbackOnly) log.info({ healthzIp: flags.healthzIp }, '/status and /metrics answer loopback clients only (no explicit --healthz-ip)');
     // From here the daemon owns the subnet manager and closes it, even when already aborted.
     const subnetManager = await openSubnetManager(flags, env, log);
+    const extra = await openPolicyControllers(flags, env, log).catch(async (err: unknown) => {
+      await subnetManager.close().catch(() => undefined);
+      throw err;
+    });
     const daemon = new Daemon({
       options: {
         subnetFile: flags.subnetFile,
@@ -146,10 +151,16 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
       routes: dataplane.routes,
       subnetManager,
       metrics: new DaemonMetrics(),
+      // After the peer controller; the CNI config (a converged task) waits for them all.
+      controllers: extra.factories,
       // The CNI config is written once the node can network pods; readiness waits for it.
       convergedTasks: cni ? [cni] : [],
     });
-    await daemon.run(signal);
+    try {
+      await daemon.run(signal);
+    } finally {
+      extra.close();
+    }
     log.info('flannel-win stopped');
     return 0;
   } finally {

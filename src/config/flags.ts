@@ -75,6 +75,11 @@ export interface DaemonFlags {
   logLevel: string;
   logFormat: LogFormat;
   metrics: boolean;
+  /**
+   * `--network-policy` as given (default true); whether enforcement runs also depends on the
+   * mode: see networkPolicyEnabled.
+   */
+  networkPolicy: boolean;
   // CNI side of the node (src/cni)
   /** Where the flannel CNI config is written once pods can be networked; empty: not written. */
   cniConfFile: string;
@@ -167,6 +172,7 @@ const DEFINITIONS: readonly FlagDefinition[] = [
   { name: 'log-level', field: 'logLevel', kind: 'string', origin: 'flannel-win', defaultValue: always('info'), choices: LOG_LEVELS, description: 'log level of the JSON log on stderr' },
   { name: 'log-format', field: 'logFormat', kind: 'string', origin: 'flannel-win', defaultValue: always('json'), choices: LOG_FORMATS, description: 'log format on stderr: json (one object per line, level names, ISO times) or text (one readable line per event)' },
   { name: 'metrics', field: 'metrics', kind: 'bool', origin: 'flannel-win', defaultValue: always(true), description: 'serve Prometheus metrics at /metrics on the healthz server' },
+  { name: 'network-policy', field: 'networkPolicy', kind: 'bool', origin: 'flannel-win', defaultValue: always(true), description: 'enforce Kubernetes NetworkPolicy with HNS ACLs on the endpoints of this node\'s pods (kube mode; in etcd mode only with --kubeconfig-file or --kube-api-url); false for clusters that run another policy engine' },
   // The CNI side of the node: the flannel CNI config and kube-proxy's source VIP (install).
   { name: 'cni-conf-file', field: 'cniConfFile', kind: 'string', origin: 'flannel-win', defaultValue: perOs('', 'C:\\etc\\cni\\net.d\\10-flannel.conflist'), description: 'write the flannel CNI config here once the network, subnet.env and the first apply exist (empty: do not write it)' },
   { name: 'service-cidr', field: 'serviceCidr', kind: 'string', origin: 'flannel-win', defaultValue: always('10.96.0.0/12'), description: "the cluster's service CIDR (kubeadm's serviceSubnet): excepted from OutBoundNAT and routed through the host in the CNI config" },
@@ -272,6 +278,16 @@ export function parseFlags(argv: readonly string[], env: Readonly<Record<string,
   result['setFrom'] = setFrom;
   result['positionals'] = positionals;
   return result as unknown as DaemonFlags;
+}
+
+/**
+ * Whether NetworkPolicy is enforced: `--network-policy=false` turns it off; otherwise it is on in
+ * kube mode, and in the other modes only when a Kubernetes API is named (`--kubeconfig-file` or
+ * `--kube-api-url`), since an etcd-mode node may have no API access at all.
+ */
+export function networkPolicyEnabled(flags: Pick<DaemonFlags, 'networkPolicy' | 'kubeSubnetMgr' | 'kubeconfigFile' | 'kubeApiUrl'>): boolean {
+  if (!flags.networkPolicy) return false;
+  return flags.kubeSubnetMgr || flags.kubeconfigFile !== '' || flags.kubeApiUrl !== '';
 }
 
 /** One row per flag, for the README table and --help. */

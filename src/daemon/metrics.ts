@@ -28,6 +28,14 @@ export class DaemonMetrics {
     labelNames: ['action'],
     registers: [this.registry],
   });
+  readonly policyCompileSeconds = new Histogram({
+    name: 'flannel_win_policy_compile_seconds',
+    help: 'Time to compile the ACLs of the local pods one cluster event (or the first snapshot) affects',
+    buckets: [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly policyEndpointWrites = new Counter({ name: 'flannel_win_policy_endpoint_writes_total', help: 'HNS endpoint writes (HcnModifyEndpoint) made to put ACLs on local pod endpoints', registers: [this.registry] });
+  readonly policyLocalEndpoints = new Gauge({ name: 'flannel_win_policy_local_endpoints', help: 'Local pod endpoints NetworkPolicy is enforced on', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'flannel_win_ready', help: '1 while /readyz answers 200: subnet.env written, the network present, every controller converged once', registers: [this.registry] });
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -57,6 +57,8 @@ export interface EndpointAclKindOptions {
    * pod endpoint, so it must not be touched.
    */
   onSkipped?(endpointId: string, reason: 'gone' | 'not-managed'): void;
+  /** An endpoint's policies were written (one HcnModifyEndpoint), for the write counters. */
+  onWritten?(endpointId: string): void;
 }
 
 /** Address and port fields: comma lists whose order and spacing mean nothing. */
@@ -165,6 +167,7 @@ export class EndpointAclKind implements ResourceKind<readonly AclPolicySetting[]
     ];
     try {
       await hns.modifyEndpoint(endpointId, { ResourceType: 'Policy', RequestType: 'Update', Settings: { Policies: update } });
+      this.options.onWritten?.(endpointId);
     } catch (err) {
       if (!isHnsNotFound(err)) throw err;
       this.options.onSkipped?.(endpointId, 'gone');

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { describeFlags, envNameFor, parseFlags, usageText } from '../../src/config/flags.js';
+import { describeFlags, envNameFor, networkPolicyEnabled, parseFlags, usageText } from '../../src/config/flags.js';
 import { UsageError } from '../../src/config/usage-error.js';
 
 const linux = (argv: string[], env: Record<string, string | undefined> = {}) => parseFlags(argv, env, 'linux');
@@ -202,4 +202,15 @@ test('describeFlags rows carry env names and per-OS defaults', (t) => {
   t.is(rows.get('cni-conf-file')?.windowsDefault, 'C:\\etc\\cni\\net.d\\10-flannel.conflist');
   t.is(rows.get('cni-conf-file')?.default, '');
   t.is(rows.get('service-cidr')?.default, '10.96.0.0/12');
+});
+
+test('--network-policy: on in kube mode, on in etcd mode only with a Kubernetes API named, off when false', (t) => {
+  t.true(networkPolicyEnabled(linux(['--kube-subnet-mgr'])));
+  t.false(networkPolicyEnabled(linux(['--kube-subnet-mgr', '--network-policy=false'])));
+  t.false(networkPolicyEnabled(linux([])), 'etcd mode without an API: off');
+  t.false(networkPolicyEnabled(linux(['--local-subnet-mgr'])));
+  t.true(networkPolicyEnabled(linux(['--kubeconfig-file=/etc/kube/config'])));
+  t.true(networkPolicyEnabled(linux(['--kube-api-url=https://10.0.0.1:6443'])));
+  t.false(networkPolicyEnabled(linux(['--kube-api-url=https://10.0.0.1:6443', '-network-policy=false'])));
+  t.false(networkPolicyEnabled(linux(['--kube-subnet-mgr'], { FLANNELD_NETWORK_POLICY: 'false' })), 'the env variable works too');
 });
