@@ -119,6 +119,40 @@ export async function fileFingerprint(file: string): Promise<string | undefined>
   }
 }
 
+/** One version of the file: its text and the fingerprint that names exactly that text. */
+export interface SimStateVersion {
+  text: string;
+  fingerprint: string;
+}
+
+/**
+ * Reads the file's text together with the fingerprint of the version read. Another process may
+ * replace the file between a stat and a read. A fingerprint taken after the read can then name
+ * a newer version than the text: that version's changes are taken as already known and are
+ * written over without a merge. One taken before it can name a version already gone, and a
+ * filesystem hands a freed inode to the next file written (same coarse timestamp, often the same
+ * size), so a later version can carry that very fingerprint and go unnoticed. So the file is
+ * stat'ed before and after the read, and read again until both agree. Undefined when the file
+ * does not exist.
+ */
+export async function readSimStateVersion(file: string): Promise<SimStateVersion | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const before = await fileFingerprint(file);
+    if (before === undefined) return undefined;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const after = await fileFingerprint(file);
+    if (after === before) return { text, fingerprint: before };
+    // Replaced while we read: a writer holds the file for milliseconds, so this settles fast.
+    if (attempt >= 50) throw new SimStateError('the state file keeps changing while it is read', { file, attempts: attempt + 1 });
+  }
+}
+
 export async function readSimState(file: string): Promise<SimStateDocument | undefined> {
   let text: string;
   try {
