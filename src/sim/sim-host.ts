@@ -7,7 +7,7 @@ import { FaultPlan, SIM_READ_OPERATIONS, SIM_WRITE_OPERATIONS, type SimFaults, t
 import { HnsModel } from './hns-model.js';
 import { HostNetModel } from './host-net-model.js';
 import { cryptoIdSource, idSourceFrom } from './identity.js';
-import { fileFingerprint, formatSimState, readSimState, SIM_STATE_VERSION, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+import { fileFingerprint, parseSimState, readSimStateVersion, SIM_STATE_VERSION, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
 import { StateFileSync } from './state-sync.js';
 
 export const SIM_DEFAULTS = {
@@ -74,7 +74,10 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
   const log = (options.log ?? silentLogger()).child({ component: 'sim-host', stateFile: options.stateFile });
   const ids = options.random ? idSourceFrom(options.random) : cryptoIdSource();
   const random = options.random ?? Math.random;
-  const existing = await readSimState(options.stateFile);
+  // The text and its fingerprint as one version: another process (the daemon, `flannel-win sim`)
+  // may replace the file while we open it.
+  const loaded = await readSimStateVersion(options.stateFile);
+  const existing = loaded && parseSimState(loaded.text, options.stateFile);
   const initial: SimStateDocument = existing ?? freshState(options);
 
   let net!: HostNetModel;
@@ -91,7 +94,7 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
     const hostNet = net.snapshot();
     return { version: SIM_STATE_VERSION, ...hnsModel.snapshot(), interfaces: hostNet.interfaces, routes: hostNet.routes, counters: { ...counters } };
   };
-  const baseText = existing ? formatSimState(existing) : await writeSimStateAtomically(options.stateFile, initial);
+  const baseText = loaded ? loaded.text : await writeSimStateAtomically(options.stateFile, initial);
   const sync = new StateFileSync({
     file: options.stateFile,
     flushDelayMs: options.flushDelayMs ?? SIM_DEFAULTS.flushDelayMs,
@@ -102,7 +105,7 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
       load(doc);
       Object.assign(counters, doc.counters);
     },
-    fingerprint: await fileFingerprint(options.stateFile),
+    fingerprint: loaded ? loaded.fingerprint : await fileFingerprint(options.stateFile),
     baseText,
   });
   log.debug({ created: !existing }, 'simulated host opened');

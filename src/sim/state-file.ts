@@ -37,10 +37,9 @@
  * Missing arrays read as empty; unknown top-level keys are ignored. A file with another
  * `version`, or one that is not a JSON object, is refused (SIM_STATE_INVALID).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { FlannelWinError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { HostRoute } from '../routes/route-table.js';
 import type { StoredEndpoint, StoredNetwork } from './hns-model.js';
 import type { SimInterface } from './host-net-model.js';
@@ -119,6 +118,40 @@ export async function fileFingerprint(file: string): Promise<string | undefined>
   }
 }
 
+/** One version of the file: its text and the fingerprint that names exactly that text. */
+export interface SimStateVersion {
+  text: string;
+  fingerprint: string;
+}
+
+/**
+ * Reads the file's text together with the fingerprint of the version read. Another process may
+ * replace the file between a stat and a read. A fingerprint taken after the read can then name
+ * a newer version than the text: that version's changes are taken as already known and are
+ * written over without a merge. One taken before it can name a version already gone, and a
+ * filesystem hands a freed inode to the next file written (same coarse timestamp, often the same
+ * size), so a later version can carry that very fingerprint and go unnoticed. So the file is
+ * stat'ed before and after the read, and read again until both agree. Undefined when the file
+ * does not exist.
+ */
+export async function readSimStateVersion(file: string): Promise<SimStateVersion | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const before = await fileFingerprint(file);
+    if (before === undefined) return undefined;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const after = await fileFingerprint(file);
+    if (after === before) return { text, fingerprint: before };
+    // Replaced while we read: a writer holds the file for milliseconds, so this settles fast.
+    if (attempt >= 50) throw new SimStateError('the state file keeps changing while it is read', { file, attempts: attempt + 1 });
+  }
+}
+
 export async function readSimState(file: string): Promise<SimStateDocument | undefined> {
   let text: string;
   try {
@@ -131,21 +164,18 @@ export async function readSimState(file: string): Promise<SimStateDocument | und
 }
 
 /**
- * Writes the whole document to a temp file beside the target and renames it over the target,
- * so a reader (or a crash) sees the old or the new document, never half of one. No fsync: the
- * file models a host for tests and demos, not data that must survive a power cut.
+ * Replaces the file with the whole document through the shared atomic writer (temp file, rename,
+ * the rename retried on Windows while a reader holds the file open), so a reader sees the old or
+ * the new document, never half of one. Not durable (no fsync): the file models a host for tests
+ * and demos, not data that must survive a power cut. Returns the text written.
  */
 export async function writeSimStateAtomically(file: string, doc: SimStateDocument): Promise<string> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    // A fresh checkout has no .sim/ yet: the default --sim-state must work there.
-    await mkdir(dirname(file), { recursive: true });
+    // A fresh checkout has no .sim/ yet: writeFileAtomic creates the directory.
     const text = formatSimState(doc);
-    await writeFile(temp, text, 'utf8');
-    await rename(temp, file);
+    await writeFileAtomic(file, text, { durable: false });
     return text;
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
     throw new FlannelWinError('SIM_STATE_WRITE_FAILED', `cannot write the simulator state file: ${(err as Error).message}`, { file }, { cause: err });
   }
 }

@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { fileFingerprint, parseSimState, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
+import { fileFingerprint, parseSimState, readSimStateVersion, writeSimStateAtomically, type SimStateDocument } from './state-file.js';
 import { withStateFileLock } from './state-lock.js';
 import { mergeSimStates } from './state-merge.js';
 
@@ -155,12 +154,12 @@ export class StateFileSync {
     let doc: SimStateDocument | undefined;
     let text = '';
     try {
-      try {
-        text = await readFile(this.opts.file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'stale';
-        throw err;
-      }
+      // The fingerprint recorded below must name the version read, not the one `current` saw:
+      // the file may have been replaced in between (see readSimStateVersion).
+      const version = await readSimStateVersion(this.opts.file);
+      if (version === undefined) return 'stale';
+      text = version.text;
+      current = version.fingerprint;
       // stat metadata can change without anyone editing (inode reuse, clock granularity); only
       // a different content is someone else's edit. Adopting our own write would drop changes
       // made since it started.
