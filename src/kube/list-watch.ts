@@ -22,8 +22,9 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
  * Receives one kind's objects as raw JSON (read them with the kind's own reader, the same for
  * listed and watched objects). Calls are synchronous; a throw is logged and does not stop the
  * watch. A list (the first, and every relist after 410 Gone) is `listStart`, one `listPage` per
- * page as it arrives, then `listEnd`: every object not listed since `listStart` is gone. A list
- * that fails half-way is started again with a new `listStart`.
+ * few items of each page as it arrives (ITEMS_PER_BATCH), then `listEnd`: every object not
+ * listed since `listStart` is gone. A list that fails half-way is started again with a new
+ * `listStart`.
  */
 export interface ListWatchHandler {
   listStart(): void;
