@@ -114,7 +114,7 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
   let latencyMs = options.latencyMs ?? 0;
   let closed = false;
 
-  async function call<T>(operation: SimOperation, run: () => T): Promise<T> {
+  async function call<T>(operation: SimOperation, run: () => T, target?: string): Promise<T> {
     const write = (SIM_WRITE_OPERATIONS as readonly string[]).includes(operation);
     if (closed) throw failure(operation, HCN_E.MANAGER_STOPPED, 'the simulated host is closed', { closed: true });
     if (latencyMs > 0) await delay(latencyMs);
@@ -136,8 +136,14 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
       return run();
     } finally {
       // A refused write changes nothing but its counter; the next write carries it.
-      if (write) sync.changed();
-      else sync.touched();
+      if (write) {
+        sync.changed();
+        // One debug line per write, as the HCN driver logs each call: its timestamp is the
+        // moment the simulated host received the call (what the policy benchmark times).
+        log.debug({ call: CALL_NAMES[operation], ...(target !== undefined ? { id: target } : {}) }, 'simulated HNS write');
+      } else {
+        sync.touched();
+      }
     }
   }
 
@@ -146,13 +152,13 @@ export async function openSimHost(options: SimHostOptions): Promise<SimHost> {
     getNetwork: (id) => call('getNetwork', () => hnsModel.getNetwork(id)),
     getNetworkByName: (name) => call('getNetworkByName', () => hnsModel.listNetworks({ name })[0]),
     createNetwork: (network: HostComputeNetwork) => call('createNetwork', () => hnsModel.createNetwork(network)),
-    modifyNetwork: (id: string, request: ModifyNetworkSettingRequest) => call('modifyNetwork', () => hnsModel.modifyNetwork(id, request)),
+    modifyNetwork: (id: string, request: ModifyNetworkSettingRequest) => call('modifyNetwork', () => hnsModel.modifyNetwork(id, request), id),
     deleteNetwork: (id) => call('deleteNetwork', () => hnsModel.deleteNetwork(id)),
     listEndpoints: (filter) => call('listEndpoints', () => hnsModel.listEndpoints(filter)),
     getEndpoint: (id) => call('getEndpoint', () => hnsModel.getEndpoint(id)),
     createEndpoint: (networkId: string, endpoint: HostComputeEndpoint) => call('createEndpoint', () => hnsModel.createEndpoint(networkId, endpoint)),
-    modifyEndpoint: (id: string, request: ModifyEndpointSettingRequest) => call('modifyEndpoint', () => hnsModel.modifyEndpoint(id, request)),
-    deleteEndpoint: (id) => call('deleteEndpoint', () => hnsModel.deleteEndpoint(id)),
+    modifyEndpoint: (id: string, request: ModifyEndpointSettingRequest) => call('modifyEndpoint', () => hnsModel.modifyEndpoint(id, request), id),
+    deleteEndpoint: (id) => call('deleteEndpoint', () => hnsModel.deleteEndpoint(id), id),
     attachEndpointToHost: (id) => call('attachEndpoint', () => hnsModel.attachEndpointToHost(id)),
   };
 

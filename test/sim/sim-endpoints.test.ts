@@ -1,4 +1,5 @@
 import test from 'ava';
+import { pino } from 'pino';
 import { HCN_E } from '../../src/hns/client.js';
 import type { EndpointPolicy, HostComputeEndpoint, ModifyEndpointSettingRequest } from '../../src/hns/types.js';
 import { HCN_E_ADDR_INVALID_OR_RESERVED } from '../../src/sim/hns-validation.js';
@@ -167,4 +168,19 @@ test('attach, modify and delete of a missing endpoint are ENDPOINT_NOT_FOUND; a 
   const { ID: networkId } = await host.hns.createNetwork(overlayNetwork());
   const remote = await host.hns.createEndpoint(networkId!, remoteEndpoint(networkId!, '10.244.2.5'));
   await rejectsWithHresult(t, host.hns.attachEndpointToHost(remote.ID!), HCN_E.INVALID_ENDPOINT);
+});
+
+test('every endpoint write is logged at debug with the HCN call and the endpoint id; a read is not', async (t) => {
+  const lines: { call?: string; id?: string; msg?: string; time?: number }[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+  const host = await openTestHost(t, { log });
+  const { ID: networkId } = await host.hns.createNetwork(overlayNetwork());
+  const ep = await host.hns.createEndpoint(networkId!, remoteEndpoint(networkId!, '10.244.2.5'));
+  await host.hns.getEndpoint(ep.ID!);
+  const before = Date.now();
+  await host.hns.modifyEndpoint(ep.ID!, aclRequest('Update', [acl({ Id: 'rule-1' })]));
+  const writes = lines.filter((l) => l.msg === 'simulated HNS write');
+  t.deepEqual(writes.map((l) => l.call), ['HcnCreateNetwork', 'HcnCreateEndpoint', 'HcnModifyEndpoint']);
+  t.is(writes[2]?.id, ep.ID);
+  t.true((writes[2]?.time ?? 0) >= before);
 });
