@@ -3,7 +3,8 @@
  * flannel nodes. No etcd, no cluster, no Windows: the daemon runs as a child process exactly as
  * an operator runs it, on the local lease file and the simulated HNS host, and the demo plays
  * the Linux nodes by writing their leases into the lease file. It prints what was programmed
- * and how long it took; the state files stay in .sim/demo for the curious.
+ * and how long it took; the state files stay in .sim/demo for the curious. Then the policy act
+ * (policy-act.ts) puts NetworkPolicy on the node's pod endpoints, in kube mode.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -15,6 +16,8 @@ import { parseIp4Net } from '../src/net/ip.js';
 import { editSimStateFile } from '../src/sim/state-edit.js';
 import { readHostFile, writeCount } from '../src/sim/state-view.js';
 import { HOST_GW_DEMO, VXLAN_DEMO, type DemoPeer } from './demo-backend.js';
+import { bold, dim, step, until as untilOr } from './demo-steps.js';
+import { policyAct } from './policy-act.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const DIR = resolve('.sim/demo');
@@ -26,8 +29,6 @@ const FILES = {
 };
 const PORT = 10256 + Math.floor(Math.random() * 1000);
 const BACKEND = process.argv[2] === 'host-gw' ? HOST_GW_DEMO : VXLAN_DEMO;
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 
 type Peer = DemoPeer;
 
@@ -54,14 +55,8 @@ async function removePeer(peer: Peer): Promise<void> {
   });
 }
 
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what} (see ${FILES.log})`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  return untilOr(check, what, FILES.log, timeoutMs);
 }
 
 const host = () => readHostFile(FILES.host);
@@ -111,11 +106,8 @@ function plural(ms: number, writes: number): string {
   return `${ms} ms, ${writes} write${writes === 1 ? '' : 's'}`;
 }
 
-function step(n: number, text: string): void {
-  console.log(`\n${bold(`[${n}]`)} ${text}`);
-}
-
-async function main(): Promise<void> {
+/** The peers act: Linux nodes join, change, misconfigure, leave; drift; a restart. */
+async function peersAct(): Promise<void> {
   await rm(DIR, { recursive: true, force: true });
   await mkdir(DIR, { recursive: true });
   // The local subnet manager writes the embedded (vxlan) default only when no config is there.
@@ -201,6 +193,17 @@ async function main(): Promise<void> {
   for (const [what, result] of summary) console.log(`  ${what.padEnd(40)} ${result}`);
   console.log(dim(`\nread ${FILES.host} (the simulated host), ${FILES.leases} (the leases) and ${FILES.log} (the daemon's log)`));
   console.log(dim(BACKEND.name === 'vxlan' ? 'the host-gw variant: npm run demo -- host-gw' : 'the vxlan variant: npm run demo'));
+}
+
+/** `npm run demo`: the peers act, then the policy act; `-- host-gw` the peers act on host-gw; `-- policy` the policy act. */
+async function main(): Promise<void> {
+  const act = process.argv[2];
+  if (act !== 'policy') await peersAct();
+  if (act === 'host-gw') return;
+  const summary = await policyAct(act === 'policy' ? 1 : 9);
+  console.log(`\n${bold('summary')} ${dim('(endpoint writes = HcnModifyEndpoint calls on the simulated host)')}`);
+  for (const [what, result] of summary) console.log(`  ${what.padEnd(40)} ${result}`);
+  console.log(dim('\nthe policy act alone: npm run demo -- policy'));
 }
 
 main().then(
