@@ -8,8 +8,8 @@
  * the time from an API event to the endpoint write, and the daemon's peak RSS.
  *
  * How writes are timed: the daemon runs with `--log-level=debug`, and the simulated host logs
- * every HNS write with its pino timestamp (Date.now() in the daemon when the call reached the
- * simulated HNS). An event's time is Date.now() here just before the test API server writes it
+ * every HNS write with the line's time (the daemon's clock when the call reached the simulated
+ * HNS, to the millisecond). An event's time is Date.now() here just before the test API server writes it
  * to the open watch streams; both clocks are the same host's, at 1 ms resolution. The counts
  * from the log are checked against the simulator's own `counters.modifyEndpoint` at the end.
  */

@@ -1,8 +1,8 @@
 /**
  * The endpoint writes a daemon child process made, read from the simulated host's debug lines
- * ("simulated HNS write", call HcnModifyEndpoint, with the endpoint id and the pino timestamp of
- * the moment the simulated HNS received the call). The state file cannot time them: it is
- * flushed tens of milliseconds after a change, later the larger the host.
+ * ("simulated HNS write", call HcnModifyEndpoint, with the endpoint id and the log line's time:
+ * when the simulated HNS received the call, to the millisecond). The state file cannot time
+ * them: it is flushed tens of milliseconds after a change, later the larger the host.
  * The daemon must run with `--log-level=debug`.
  */
 import type { DaemonProcess, LogLine } from '../../test/support/daemon-process.js';
@@ -17,8 +17,10 @@ export interface EndpointWrite {
 function endpointWrite(line: LogLine): EndpointWrite | undefined {
   if (line.msg !== 'simulated HNS write' || line['call'] !== 'HcnModifyEndpoint') return undefined;
   const id = line['id'];
-  const at = line['time'];
-  if (typeof id !== 'string' || typeof at !== 'number') return undefined;
+  const time = line['time'];
+  // The daemon logs ISO 8601 times (millisecond precision); pino's default is epoch ms.
+  const at = typeof time === 'string' ? Date.parse(time) : time;
+  if (typeof id !== 'string' || typeof at !== 'number' || Number.isNaN(at)) return undefined;
   return { id: id.toLowerCase(), at };
 }
 
