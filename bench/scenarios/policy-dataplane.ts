@@ -9,9 +9,9 @@
  *
  * How writes are timed: the daemon runs with `--log-level=debug`, and the simulated host logs
  * every HNS write with the line's time (the daemon's clock when the call reached the simulated
- * HNS, to the millisecond). An event's time is Date.now() here just before the test API server writes it
- * to the open watch streams; both clocks are the same host's, at 1 ms resolution. The counts
- * from the log are checked against the simulator's own `counters.modifyEndpoint` at the end.
+ * HNS, to the millisecond). An event's time is Date.now() here just before the test API server
+ * writes it to the open watch streams; both clocks are the same host's. The counts from the log
+ * are checked against the simulator's own `counters.modifyEndpoint` at the end.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
