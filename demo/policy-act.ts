@@ -97,6 +97,8 @@ class KubeModeDaemon {
         `--kubeconfig-file=${this.server.kubeconfigPath}`,
         `--net-config-path=${FILES.netConf}`,
         '--dataplane=sim',
+        // The API server is the demo's own: no real peer can read the simulated VtepMAC.
+        '--sim-with-real-store',
         `--sim-state=${FILES.host}`,
         `--subnet-file=${FILES.subnetEnv}`,
         '--public-ip=192.168.1.10',

@@ -69,6 +69,7 @@ class PolicyDataplaneBench {
       `--kubeconfig-file=${server.kubeconfigPath}`,
       `--net-config-path=${join(dir, 'net-conf.json')}`,
       '--dataplane=sim',
+      '--sim-with-real-store',
       `--sim-state=${this.#hostFile}`,
       `--subnet-file=${join(dir, 'subnet.env')}`,
       `--public-ip=${PUBLIC_IP}`,
