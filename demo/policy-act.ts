@@ -125,6 +125,15 @@ class KubeModeDaemon {
     await done;
   }
 
+  /** Fails with a clear reason when this build of the daemon enforces no NetworkPolicy. */
+  async requirePolicyController(): Promise<void> {
+    const status = (await (await fetch(`http://127.0.0.1:${this.port}/status`)).json()) as { controllers?: Record<string, unknown> };
+    const names = Object.keys(status.controllers ?? {});
+    if (!names.includes('policy')) {
+      throw new Error(`this flannel-win runs no NetworkPolicy controller (its controllers: ${names.join(', ') || 'none'}); the policy act needs enforcement on the node's endpoints`);
+    }
+  }
+
   /**
    * Waits until every controller has run one more periodic resync (--resync-interval 2) and
    * applied what it found: a write it makes is then counted.
@@ -179,6 +188,7 @@ export async function policyAct(firstStep = 1): Promise<[string, string][]> {
 
     step(n++, `start flannel-win in kube mode; four pods start on ${NODE} in namespace "${NAMESPACE}"`);
     const startMs = await daemon.start();
+    await daemon.requirePolicyController();
     console.log(`    ready in ${startMs} ms`);
     for (const pod of PODS) {
       // The CNI creates the endpoint first; the pod's IP appears in the API afterwards.
