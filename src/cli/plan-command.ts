@@ -14,7 +14,6 @@ import { parseFlags, type DaemonFlags } from '../config/flags.js';
 import { UsageError } from '../config/usage-error.js';
 import { selectExternalInterface } from '../daemon/interface-selection.js';
 import { describeError, FlannelWinError } from '../errors.js';
-import type { HnsClient } from '../hns/client.js';
 import { leaseIdentity } from '../lease/lease-identity.js';
 import { LeaseWatcher } from '../lease/lease-watcher.js';
 import { readSubnetEnv } from '../lease/subnet-env.js';
@@ -22,9 +21,7 @@ import type { Lease, LeaseWatchResult, SubnetManager } from '../lease/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { formatIp4Net, type Ip4Net } from '../net/ip.js';
 import { fieldDiff, planWrites, type PlannedChange } from '../reconcile/plan-writes.js';
-import type { RouteTable } from '../routes/route-table.js';
-import { openDataplane, resolveDataplane } from './dataplane.js';
-import { readOnlyHost } from './read-only-dataplane.js';
+import { openReadOnlyHost } from './read-only-dataplane.js';
 import type { SimCommandIo } from './sim-command.js';
 import { openSubnetManager } from './subnet-manager-choice.js';
 
@@ -93,15 +90,6 @@ export async function runPlanCommand(argv: readonly string[], env: Readonly<Reco
   }
 }
 
-/** The host through a view that refuses writes; the simulator from one read of its file. */
-async function openReadOnlyHost(flags: DaemonFlags, platform: NodeJS.Platform, log: Logger): Promise<{ hns: HnsClient; routes: RouteTable; close(): Promise<void> }> {
-  if (resolveDataplane(flags.dataplane, platform) === 'sim') {
-    const { readSimHostSnapshot } = await import('../sim/sim-host-snapshot.js');
-    return { ...(await readSimHostSnapshot(flags.simState)), close: async () => undefined };
-  }
-  const dataplane = await openDataplane({ choice: flags.dataplane, platform, simState: flags.simState, simHnsLatencyMs: 0, log });
-  return { ...readOnlyHost(dataplane.hns, dataplane.routes), close: () => dataplane.close() };
-}
 
 /** The store's first complete listing of leases (then the watch is closed). */
 async function leaseSnapshot(subnetManager: SubnetManager, signal: AbortSignal): Promise<readonly Lease[]> {
@@ -119,7 +107,7 @@ async function leaseSnapshot(subnetManager: SubnetManager, signal: AbortSignal):
 
 /** Everything the daemon would write, read from the store and the host. */
 export async function computePlan(flags: DaemonFlags, env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform, log: Logger, signal: AbortSignal): Promise<PlanResult> {
-  const host = await openReadOnlyHost(flags, platform, log);
+  const host = await openReadOnlyHost({ dataplane: flags.dataplane, simState: flags.simState, platform, log });
   try {
     const subnetManager = await openSubnetManager(flags, env, log);
     try {
