@@ -148,3 +148,43 @@ test.serial('plan on a host the daemon never set up: the network, the lease and 
   t.is((await host.state()).networks.length, 0, 'no network was created');
   t.is(await etcdRevision(), revisionBefore, 'no lease was acquired');
 });
+
+test.serial('host-gw: plan lists the host routes the daemon then adds and removes, and nothing once applied', async (t) => {
+  const prefix = '/hostgw/network';
+  await client.put(`${prefix}/config`).value('{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}');
+  const hostGwPeer = (ip: string) => `{"PublicIP":"${ip}","PublicIPv6":null,"BackendType":"host-gw"}`;
+  await client.put(`${prefix}/subnets/10.244.1.0-24`).value(hostGwPeer('192.168.1.21'));
+  await client.put(`${prefix}/subnets/10.244.2.0-24`).value(hostGwPeer('192.168.1.22'));
+  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-plan-hostgw-'));
+  const port = await freePort();
+  const host = new SimHostFile(join(dir, 'host.json'));
+  const args = [`--etcd-endpoints=${etcd.endpoint}`, `--etcd-prefix=${prefix}`, ...simDaemonArgs(host, dir, port)];
+  const clusterRoutes = async () => new Map((await host.clusterRoutes()).map((r) => [r.destination, r.nextHop]));
+  const first = await startReady(args, port);
+  await host.until((s) => s.routes.filter((r) => r.destination.startsWith('10.244.1.') || r.destination.startsWith('10.244.2.')).length === 2, 'two host routes');
+  t.is((await first.stop()).code, 0);
+  const quiet = await plan(args);
+  t.is(quiet.code, 0, JSON.stringify(quiet.result.writes));
+
+  await client.delete().key(`${prefix}/subnets/10.244.1.0-24`);
+  await client.put(`${prefix}/subnets/10.244.3.0-24`).value(hostGwPeer('192.168.1.23'));
+  const before = await clusterRoutes();
+  const fileBefore = await readFile(host.path, 'utf8');
+  const planned = await plan(args);
+  t.is(planned.code, 2);
+  t.deepEqual(planned.result.writes.map((w) => [w.op, w.kind, w.key]), [
+    ['delete', 'host-route', '10.244.1.0/24'],
+    ['create', 'host-route', '10.244.3.0/24'],
+  ]);
+  t.true(planned.result.writes[1]!.fields.some((f) => f.includes('"192.168.1.23"')), planned.result.writes[1]!.fields.join('\n'));
+  t.is(await readFile(host.path, 'utf8'), fileBefore, 'plan left the host as it was');
+
+  const second = await startReady(args, port);
+  t.teardown(() => second.stop());
+  await host.until((s) => s.routes.some((r) => r.destination === '10.244.3.0/24') && !s.routes.some((r) => r.destination === '10.244.1.0/24'), 'the daemon to apply the plan');
+  t.is((await second.stop()).code, 0);
+  const after = await clusterRoutes();
+  const made = [...[...before.keys()].filter((k) => !after.has(k)).map((k) => ['delete', k]), ...[...after.keys()].filter((k) => !before.has(k)).map((k) => ['create', k])];
+  t.deepEqual(made, planned.result.writes.map((w) => [w.op, w.key]));
+  t.is((await plan(args)).code, 0);
+});
