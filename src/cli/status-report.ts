@@ -61,8 +61,15 @@ function policyLines(controllers: Doc | undefined): string[] {
   const fields = Object.entries(policy)
     .filter(([, v]) => typeof v !== 'object' || v === null)
     .map(([k, v]) => `${k}=${str(v)}`);
-  const failing = Array.isArray(policy['failingEndpoints']) ? (policy['failingEndpoints'] as unknown[]) : [];
-  return [`Policy:      ${fields.join(' ')}`, ...failing.map((e) => `  failing: ${str(e)}`)];
+  const lines = [`Policy:      ${fields.join(' ')}`];
+  const waiting = obj(policy['podsWithoutEndpoint']);
+  if (typeof waiting?.['count'] === 'number' && waiting['count'] > 0) lines.push(`  pods without an HNS endpoint yet: ${waiting['count']} ${str(waiting['first'])}`);
+  const lastError = obj(policy['reconciler'])?.['lastError'];
+  if (lastError !== undefined && policy['endpointsFailing'] !== 0) lines.push(`  last ACL write error: ${str(lastError)}`);
+  for (const [what, entries] of [['problems', policy['problems']], ['foreign ACLs', policy['foreignAcls']]] as const) {
+    for (const [key, value] of Object.entries(obj(entries) ?? {})) lines.push(`  ${what}: ${key}: ${str(value)}`);
+  }
+  return lines;
 }
 
 /** The summary `flannel-win status` prints for a /status document. */

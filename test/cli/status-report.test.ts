@@ -20,7 +20,15 @@ test('the summary shows why the node is not ready, each peer state with its erro
       lastResyncAt: '2026-11-29T11:59:50.000Z',
       driftRepaired: 3,
       cni: { sourceVip: { address: '10.244.7.2', file: 'C:\\sourcevip\\sourceVip.json' } },
-      controllers: { peers: {}, policy: { localEndpoints: 4, policiesApplied: 2, failingEndpoints: ['pod-a: HNS 0x803b000d'] } },
+      controllers: {
+        peers: {},
+        policy: {
+          kind: 'endpoint-acl', localEndpoints: 4, policies: 2, endpointsFailing: 1,
+          podsWithoutEndpoint: { count: 1, first: ['default/web-0'] },
+          reconciler: { lastError: 'replace pod-a: HNS 0x803b000d' },
+          problems: { 'default/deny': ['spec.ingress[0].ports[0].protocol: "ICMP"'] },
+        },
+      },
       peers: 4,
       peerList: {
         peers: [
@@ -42,8 +50,10 @@ test('the summary shows why the node is not ready, each peer state with its erro
   t.regex(text, /^Store: +etcd watch restarting, last event \S+ \(30s ago\), restarts 2, last error: etcd unreachable$/m);
   t.regex(text, /^Resync: +last \S+ \(10s ago\), drift repaired 3$/m);
   t.regex(text, /^Source VIP: +10\.244\.7\.2 /m);
-  t.regex(text, /^Policy: +localEndpoints=4 policiesApplied=2$/m);
-  t.regex(text, /^ +failing: pod-a: HNS 0x803b000d$/m);
+  t.regex(text, /^Policy: +kind=endpoint-acl localEndpoints=4 policies=2 endpointsFailing=1$/m);
+  t.regex(text, /^ +pods without an HNS endpoint yet: 1 \["default\/web-0"\]$/m);
+  t.regex(text, /^ +last ACL write error: replace pod-a: HNS 0x803b000d$/m);
+  t.regex(text, /^ +problems: default\/deny: \["spec\.ingress\[0\]\.ports\[0\]\.protocol: \\"ICMP\\""\]$/m);
   t.regex(text, /^ +1 programmed, 1 failing, 1 unusable, 1 pending$/m);
   t.regex(text, /^ +10\.244\.1\.0\/24 +programmed +lin-1 192\.168\.1\.21$/m);
   t.regex(text, /^ +10\.244\.2\.0\/24 +failing +192\.168\.1\.22: modifyNetwork: invalid policy \(0x803b000d\)$/m);
