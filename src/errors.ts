@@ -15,9 +15,15 @@ export class FlannelWinError extends Error {
   }
 }
 
+/**
+ * grpc-js (under etcd3) ends a connection failure with "Resolution note: " and nothing after
+ * it when name resolution had nothing to say: noise in every etcd error an operator reads.
+ */
+const EMPTY_RESOLUTION_NOTE = /\.?\s*Resolution note:\s*$/;
+
 /** Turns anything thrown into a message that is safe to log. */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
+  if (err instanceof Error) return err.message.replace(EMPTY_RESOLUTION_NOTE, '');
   return String(err);
 }
 

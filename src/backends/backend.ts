@@ -1,6 +1,7 @@
 import type { NetConfig } from '../config/net-config.js';
 import type { HnsClient } from '../hns/client.js';
-import type { Lease, LeaseRequest, SubnetManager } from '../lease/types.js';
+import type { Lease, LeaseAttrs, LeaseRequest, SubnetManager } from '../lease/types.js';
+import type { Ip4Net } from '../net/ip.js';
 import type { Logger } from '../log.js';
 import type { ResourceKind } from '../reconcile/resource-kind.js';
 import type { NetInterface, RouteTable } from '../routes/route-table.js';
@@ -100,8 +101,38 @@ export interface BackendNetwork<D, A> {
   repair(signal: AbortSignal): Promise<NetworkRepair>;
 }
 
+/** One write the daemon would make, as `flannel-win plan` reports it. */
+export interface PlannedWrite {
+  /** What is written: "network", "endpoint", "lease", "file", or a reconciler kind's name. */
+  readonly kind: string;
+  readonly key: string;
+  readonly op: 'create' | 'replace' | 'delete';
+  /** What differs ("field: now -> wanted"), or what a create would hold. */
+  readonly fields: readonly string[];
+}
+
+/**
+ * What `register` would find and do, learnt by reading only: the writes to the network and its
+ * objects, and the peer kind and decisions to plan the per-peer writes with.
+ */
+export interface BackendPreview {
+  readonly networkWrites: readonly PlannedWrite[];
+  /** The peer resource kind, as register would set it up. */
+  readonly kind: ResourceKind<unknown, unknown>;
+  /**
+   * False when the network would be created or recreated: nothing of it exists to list, and
+   * every peer object is a create.
+   */
+  readonly networkExists: boolean;
+  decide(peer: Lease): PeerDecision<unknown>;
+  /** The lease attributes register would publish, where they are known without writing. */
+  readonly leaseAttrs: Partial<Pick<LeaseAttrs, 'publicIp' | 'backendType' | 'backendData'>>;
+}
+
 export interface Backend {
   readonly type: string;
   /** Local set-up and lease acquisition (flannel's RegisterNetwork). */
   register(signal: AbortSignal): Promise<BackendNetwork<unknown, unknown>>;
+  /** Reads the host (never writes) to say what `register` would do for `ownSubnet` (plan). */
+  preview(ownSubnet: Ip4Net, signal: AbortSignal): Promise<BackendPreview>;
 }

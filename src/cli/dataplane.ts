@@ -1,5 +1,6 @@
 import { FlannelWinError } from '../errors.js';
 import type { HnsClient } from '../hns/client.js';
+import { instrumentHnsClient, type HnsCallMetrics } from '../hns/instrumented-hns-client.js';
 import type { Logger } from '../log.js';
 import type { RouteTable } from '../routes/route-table.js';
 import type { SimFaultSettings } from '../sim/fault-flags.js';
@@ -24,6 +25,8 @@ export interface DataplaneOptions {
   sim?: SimFaultSettings;
   publicIp?: string | undefined;
   log: Logger;
+  /** When given, every HNS call is counted and timed (flannel_win_hns_*). */
+  metrics?: HnsCallMetrics | undefined;
 }
 
 /** `--dataplane auto` is hcn on Windows and the simulator everywhere else. */
@@ -37,6 +40,11 @@ export function resolveDataplane(choice: DataplaneChoice, platform: NodeJS.Platf
  * Linux never touches koffi's Windows bindings and vice versa.
  */
 export async function openDataplane(options: DataplaneOptions): Promise<Dataplane> {
+  const dataplane = await openDriver(options);
+  return options.metrics ? { ...dataplane, hns: instrumentHnsClient(dataplane.hns, options.metrics) } : dataplane;
+}
+
+async function openDriver(options: DataplaneOptions): Promise<Dataplane> {
   const kind = resolveDataplane(options.choice, options.platform);
   if (kind === 'hcn') {
     if (options.platform !== 'win32') {

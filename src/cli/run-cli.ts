@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBuildInfo, versionText } from '../build-info.js';
 import { parseFlags, usageText, type DaemonFlags } from '../config/flags.js';
 import { UsageError } from '../config/usage-error.js';
 import { cniSetupFromFlags } from '../cni/cni-setup-from-flags.js';
@@ -12,15 +12,6 @@ import { openPolicyControllers } from './policy-controller-choice.js';
 import { checkSimulatedDataplaneStore } from './sim-store-guard.js';
 import { openSubnetManager } from './subnet-manager-choice.js';
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'dev';
-  } catch {
-    return 'dev';
-  }
-}
-
 /**
  * flanneld's main, returning the exit code: 0 after a signal, at any moment (a pod being
  * deleted while it starts must not look like a crash), 1 when start-up fails for good (as
@@ -33,6 +24,10 @@ export async function runCli(
   exit: (code: number) => void = (code) => process.exit(code),
 ): Promise<number> {
   if (argv[0] === 'sim') return (await import('./sim-command.js')).runSimCommand(argv.slice(1));
+  const io = { stdout: (t: string) => void process.stdout.write(t), stderr: (t: string) => void process.stderr.write(t) };
+  if (argv[0] === 'status') return (await import('./status-command.js')).runStatusCommand(argv.slice(1), env, io);
+  if (argv[0] === 'plan') return (await import('./plan-command.js')).runPlanCommand(argv.slice(1), env, platform, io);
+  if (argv[0] === 'support-bundle') return (await import('./support-bundle-command.js')).runSupportBundleCommand(argv.slice(1), env, platform, io);
   // Installed first: from here on SIGINT/SIGTERM abort start-up instead of killing the process.
   const controller = new AbortController();
   let log: Logger | undefined;
@@ -60,7 +55,7 @@ export async function runCli(
     }
     if (flags.version) {
       // flanneld prints its version to stderr.
-      process.stderr.write(`${packageVersion()}\n`);
+      process.stderr.write(await versionText());
       return 0;
     }
     log = createLogger({ level: flags.logLevel, format: flags.logFormat });
@@ -106,11 +101,13 @@ function deadlineAfterAbort(signal: AbortSignal, ms: number): Promise<'deadline'
 }
 
 async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform, log: Logger, signal: AbortSignal): Promise<number> {
-  log.info({ version: packageVersion(), pid: process.pid, platform, node: process.versions.node }, 'flannel-win starting');
+  const build = readBuildInfo();
+  log.info({ version: build.version, commit: build.commit, pid: process.pid, platform, node: process.versions.node }, 'flannel-win starting');
   for (const name of flags.ignoredOnWindows) log.warn({ flag: name }, `--${name} has no effect on Windows; ignored`);
   const cni = cniSetupFromFlags(flags, log);
   const simWarning = checkSimulatedDataplaneStore(flags, platform);
   if (simWarning !== undefined) log.warn({ dataplane: flags.dataplane }, simWarning);
+  const metrics = new DaemonMetrics({ build });
   const dataplane = await openDataplane({
     choice: flags.dataplane,
     platform,
@@ -119,6 +116,7 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
     sim: simFaultSettings({ faultRate: flags.simFaultRate, faultOperations: flags.simFaultOps, failNext: flags.simFailNext, faultHresult: flags.simFaultHresult }, flags.simSeed, flags.setFrom['sim-seed'] !== undefined),
     publicIp: flags.publicIp || undefined,
     log: log.child({ component: 'dataplane' }),
+    metrics,
   });
   try {
     signal.throwIfAborted();
@@ -145,12 +143,13 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
         resyncIntervalMs: flags.resyncInterval * 1000,
         serveMetrics: flags.metrics,
         cni,
+        build,
       },
       log,
       hns: dataplane.hns,
       routes: dataplane.routes,
       subnetManager,
-      metrics: new DaemonMetrics(),
+      metrics,
       // After the peer controller; the CNI config (a converged task) waits for them all.
       controllers: extra.factories,
       // The CNI config is written once the node can network pods; readiness waits for it.

@@ -40,5 +40,9 @@ export function createControllerReconciler<D, A>(
       metrics.applies.inc({ ...labels, result: 'error' });
       ctx.reportHnsError(err);
     },
+    onResynced: (drifted) => {
+      metrics.resyncs.inc({ ...labels, result: 'ok' });
+      if (drifted > 0) metrics.driftRepaired.inc(labels, drifted);
+    },
   });
 }

@@ -1,5 +1,6 @@
 import type { BackoffPolicy } from '../async/backoff.js';
 import { retryWithBackoff } from '../async/retry.js';
+import type { BuildInfo } from '../build-info.js';
 import type { BackendNetwork, BackendTimings, NetworkRepair } from '../backends/backend.js';
 import type { NetworkReadyInfo } from '../cni/node-cni-setup.js';
 import { createBackend, UnsupportedBackendError } from '../backends/create-backend.js';
@@ -44,6 +45,8 @@ export interface DaemonOptions {
   networkRetry?: { initialDelayMs: number; maxDelayMs: number };
   /** The CNI side of the node (src/cni); its config write is one of the converged tasks. */
   cni?: CniHook | undefined;
+  /** Shown in /status (version, commit). */
+  build?: BuildInfo | undefined;
 }
 
 /** What the daemon tells the CNI side of the node, and shows of it in /status. */
@@ -108,11 +111,21 @@ export class Daemon {
 
   status(): Record<string, unknown> {
     const peers = this.controllers.find((c) => c.name === 'peers')?.status();
+    const reconciler = peers?.['reconciler'] as { lastResyncAt?: Date; driftRepaired?: number } | undefined;
+    const lease = this.leaseKeeper?.current();
     return {
+      version: this.deps.options.build,
       ready: this.ready(),
+      notReady: this.notReadyReasons(),
       startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       subnetManager: this.deps.subnetManager.kind,
-      lease: this.leaseKeeper ? describeLease(this.leaseKeeper.current()) : undefined,
+      lease: lease ? describeLease(lease) : undefined,
+      leaseExpiresAt: lease?.expiration?.toISOString(),
+      store: peers?.['store'],
+      peerList: peers?.['peerList'],
+      lastResyncAt: reconciler?.lastResyncAt?.toISOString(),
+      driftRepaired: reconciler?.driftRepaired,
       backend: this.network?.describe(),
       network: this.guard?.status(),
       peers: peers?.['peers'] ?? 0,
@@ -189,6 +202,7 @@ export class Daemon {
         log,
         lease: network.lease,
         request: network.leaseRequest,
+        metrics,
         onMoved: (before, after) => {
           // The HNS network's IPAM and every local pod sit in the old subnet: only a fresh
           // registration can fix that. Exit non-zero so the service manager restarts us.
@@ -267,6 +281,17 @@ export class Daemon {
       await subnetManager.close().catch((err: unknown) => log.warn({ err: describeError(err) }, 'closing the subnet manager failed'));
       await health?.close();
     }
+  }
+
+  /** Why /readyz answers 503, in words an operator can act on; empty when ready. */
+  private notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.network === undefined) reasons.push('the backend network is not registered yet (network config, interface or lease pending; see the log)');
+    else if (!this.subnetEnvWritten) reasons.push(`subnet.env is not written (${this.deps.options.subnetFile})`);
+    if (this.guard !== undefined && !this.guard.present()) reasons.push('the HNS network is missing and being recreated');
+    for (const controller of this.controllers) if (!controller.convergedOnce()) reasons.push(`controller "${controller.name}" has not converged yet`);
+    if (this.baseReady() && this.tasks !== 'done') reasons.push(`waiting for ${(this.deps.convergedTasks ?? []).map((t) => t.name).join(', ')}`);
+    return reasons;
   }
 
   private baseReady(): boolean {

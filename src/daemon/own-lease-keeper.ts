@@ -1,6 +1,6 @@
 import { retryWithBackoff } from '../async/retry.js';
 import { describeError } from '../errors.js';
-import { describeLease } from '../lease/lease-identity.js';
+import { describeLease, leaseIdentity } from '../lease/lease-identity.js';
 import type { Lease, LeaseRequest, SubnetManager } from '../lease/types.js';
 import type { Logger } from '../log.js';
 import { formatIp4Net } from '../net/ip.js';
@@ -12,6 +12,14 @@ import { formatIp4Net } from '../net/ip.js';
  * restore them, so publishing stops it, acquires the lease again with the new request (the
  * same subnet: every store updates its own record in place) and starts keeping that.
  */
+/** The lease figures the keeper reports (DaemonMetrics provides them). */
+export interface LeaseKeeperMetrics {
+  leaseExpiry: { set(labels: { subnet: string }, value: number): void; reset(): void };
+  leaseRenewals: { inc(): void };
+  leaseRenewalFailures: { inc(): void };
+  storeErrors: { inc(labels: { store: string; operation: string }): void };
+}
+
 export class OwnLeaseKeeper {
   #lease: Lease;
   #request: LeaseRequest;
@@ -26,10 +34,19 @@ export class OwnLeaseKeeper {
       request: LeaseRequest;
       /** The lease came back on another subnet: the network and the pods are in the old one. */
       onMoved(before: string | undefined, after: string | undefined): void;
+      metrics?: LeaseKeeperMetrics;
     },
   ) {
     this.#lease = deps.lease;
     this.#request = deps.request;
+    this.#exportExpiry();
+  }
+
+  #exportExpiry(): void {
+    const expiry = this.#lease.expiration;
+    // One series, for the subnet held now; none for a lease that does not expire.
+    this.deps.metrics?.leaseExpiry.reset();
+    if (expiry !== undefined) this.deps.metrics?.leaseExpiry.set({ subnet: leaseIdentity(this.#lease) }, expiry.getTime() / 1000);
   }
 
   current(): Lease {
@@ -88,6 +105,7 @@ export class OwnLeaseKeeper {
       }
       this.#lease = lease;
       this.#request = request;
+      this.#exportExpiry();
       log.warn({ lease: describeLease(lease) }, 'subnet lease published again with the new backend data');
     } finally {
       if (!signal.aborted) this.start(signal);
@@ -101,13 +119,20 @@ export class OwnLeaseKeeper {
       await subnetManager.keepLease(this.#lease, this.#request, signal, {
         onRenewed: (lease) => {
           this.#lease = lease;
+          this.deps.metrics?.leaseRenewals.inc();
+          this.#exportExpiry();
           log.debug({ lease: describeLease(lease), expires: lease.expiration?.toISOString() }, 'subnet lease renewed');
+        },
+        onRenewFailed: () => {
+          this.deps.metrics?.leaseRenewalFailures.inc();
+          this.deps.metrics?.storeErrors.inc({ store: subnetManager.kind, operation: 'renew' });
         },
         onLost: (reason) => log.error({ subnet: before, reason }, 'OUR SUBNET LEASE WAS LOST; re-acquiring it'),
         onReacquired: (lease) => {
           const after = subnetOf(lease);
           if (after === before) {
             this.#lease = lease;
+            this.#exportExpiry();
             log.warn({ subnet: after }, 'subnet lease re-acquired with the same subnet; pods are unaffected');
             return;
           }

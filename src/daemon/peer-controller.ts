@@ -4,6 +4,9 @@ import { createControllerReconciler } from './controller-reconciler.js';
 import type { Controller, ControllerContext } from './controller.js';
 import { PeerSync } from './peer-sync.js';
 
+/** At most this many peers are listed one by one in `/status`; the count is always complete. */
+const PEER_LIST_LIMIT = 2000;
+
 /**
  * The first controller: peer leases → the backend's per-peer objects (remote-subnet routes on
  * the Overlay network, or host routes). Its desired state comes from the lease stream.
@@ -28,6 +31,11 @@ export function peerController(ctx: ControllerContext): Controller {
         log.info({ controller: name, peers: peerSync.peerCount, applied: stats.applied, failed: stats.failed }, 'dataplane converged with the lease store');
         ctx.onConverged();
       },
+      onWatchRestart: () => {
+        metrics.watchRestarts.inc({ store: ctx.subnetManager.kind });
+        metrics.storeErrors.inc({ store: ctx.subnetManager.kind, operation: 'watch' });
+      },
+      onRelist: () => metrics.relists.inc({ store: ctx.subnetManager.kind }),
       onChanges: (changes) => {
         for (const change of changes) metrics.leaseEvents.inc({ type: change.type });
         metrics.peers.set(peerSync.peerCount);
@@ -54,6 +62,7 @@ export function peerController(ctx: ControllerContext): Controller {
       try {
         await reconciler.resync(signal);
       } catch (err) {
+        metrics.resyncs.inc({ controller: name, kind: network.kind.name, result: 'error' });
         ctx.reportHnsError(err);
         throw err;
       }
@@ -73,6 +82,9 @@ export function peerController(ctx: ControllerContext): Controller {
       peers: peerSync.peerCount,
       unusablePeers: [...peerSync.unusablePeers().values()],
       reconciler: reconciler.stats(),
+      // Bounded: /status of a node in a 5,000-node cluster stays readable and cheap.
+      peerList: peerSync.peerStates(PEER_LIST_LIMIT),
+      store: { kind: ctx.subnetManager.kind, ...peerSync.streamState() },
     }),
     drain: () => reconciler.drain(),
   };

@@ -7,18 +7,46 @@ import type { Logger } from '../log.js';
 import { PeerDesiredState, type DesiredSink } from './peer-desired-state.js';
 import type { PeerDecision } from '../backends/backend.js';
 import type { PeerLeaseRules } from '../lease/peer-lease-validation.js';
+import { leaseIdentity } from '../lease/lease-identity.js';
+import type { KeyState } from '../reconcile/reconciler.js';
 
 /** What the peer sync needs from the reconciler. */
 export interface PeerReconciler<D> extends DesiredSink<D> {
   markDesiredSynced(): void;
   whenListed(signal?: AbortSignal): Promise<void>;
   stats(): { queued: number; inFlight: number; pendingRetries: number };
+  keyState(key: string): KeyState | undefined;
+}
+
+/** One peer lease as `/status` shows it. */
+export interface PeerState {
+  /** The peer's subnet(s), as its lease key names them. */
+  subnet: string;
+  node?: string;
+  publicIp: string;
+  /** programmed / pending / failing (the reconciler's view of its key), unusable or ignored (the backend's decision). */
+  state: KeyState['state'] | 'unusable' | 'ignored';
+  lastError?: string;
+  reason?: string;
+}
+
+/** The lease stream as `/status` shows it. */
+export interface LeaseStreamState {
+  /** starting: no listing yet; watching: the stream is open; restarting: it failed and waits to start again. */
+  watch: 'starting' | 'watching' | 'restarting';
+  lastEventAt?: string;
+  restarts: number;
+  lastError?: string;
 }
 
 export interface PeerSyncHooks {
   /** The first snapshot is applied and the reconciler went idle once: the dataplane matches the store. */
   onFirstConverged?(): void;
   onChanges?(changes: readonly PeerChange[]): void;
+  /** The lease stream failed and is started again after a back-off. */
+  onWatchRestart?(err: unknown): void;
+  /** A full listing after the first (the store could not resume its watch). */
+  onRelist?(): void;
 }
 
 /**
@@ -37,6 +65,7 @@ export class PeerSync<D> {
   private readonly watcher: LeaseWatcher;
   private readonly desired: PeerDesiredState<D>;
   private firstSnapshotDone = false;
+  private stream: LeaseStreamState = { watch: 'starting', restarts: 0 };
 
   constructor(
     private readonly deps: {
@@ -64,6 +93,24 @@ export class PeerSync<D> {
     return this.desired.unusable();
   }
 
+  streamState(): LeaseStreamState {
+    return { ...this.stream };
+  }
+
+  /** Every peer (sorted by subnet, at most `limit`) with what the dataplane holds for it. */
+  peerStates(limit: number): { peers: PeerState[]; truncated: boolean } {
+    const leases = [...this.watcher.peers()].sort((a, b) => leaseIdentity(a).localeCompare(leaseIdentity(b), 'en', { numeric: true }));
+    const peers = leases.slice(0, limit).map((lease): PeerState => {
+      const base = { subnet: leaseIdentity(lease), ...(lease.nodeName ? { node: lease.nodeName } : {}), publicIp: lease.attrs.publicIp };
+      const decision = this.deps.decide(lease);
+      if (decision.kind === 'unusable') return { ...base, state: 'unusable', reason: decision.reason };
+      if (decision.kind === 'ignore') return { ...base, state: 'ignored', reason: decision.reason };
+      const key = this.deps.reconciler.keyState(decision.key);
+      return { ...base, state: key?.state ?? 'pending', ...(key?.lastError !== undefined ? { lastError: key.lastError } : {}) };
+    });
+    return { peers, truncated: leases.length > limit };
+  }
+
   /** The own lease moved (lost and re-acquired elsewhere). */
   setOwnLease(lease: Lease, rules: PeerLeaseRules): void {
     this.desired.setRules(rules);
@@ -87,6 +134,8 @@ export class PeerSync<D> {
       let retryInMs: number | undefined;
       try {
         for await (const result of this.deps.subnetManager.watchLeases(signal)) {
+          if (result.kind === 'snapshot' && this.firstSnapshotDone) this.deps.hooks?.onRelist?.();
+          this.stream = { ...this.stream, watch: 'watching', lastEventAt: new Date().toISOString() };
           this.apply(this.watcher.apply(result));
           backoff.reset();
           if (!this.firstSnapshotDone && result.kind === 'snapshot') {
@@ -100,6 +149,8 @@ export class PeerSync<D> {
         if (signal.aborted || isAbortError(err)) return;
         retryInMs = backoff.next();
         log.error({ err: describeError(err), retryInMs }, 'lease watch failed; restarting it');
+        this.stream = { ...this.stream, watch: 'restarting', restarts: this.stream.restarts + 1, lastError: describeError(err).slice(0, 300) };
+        this.deps.hooks?.onWatchRestart?.(err);
       }
       if (signal.aborted) return;
       await sleep(retryInMs ?? backoff.next(), signal).catch(() => undefined);

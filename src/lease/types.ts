@@ -57,6 +57,8 @@ export interface LeaseRequest {
 export interface KeepLeaseHooks {
   /** The lease was renewed (etcd: new expiry). */
   onRenewed?(lease: Lease): void;
+  /** One renewal attempt failed (it is retried); for the renewal-failure count. */
+  onRenewFailed?(err: unknown): void;
   /** The lease vanished from the store (deleted or expired); re-acquisition follows. */
   onLost?(reason: string): void;
   /** A lost lease was acquired again (possibly another subnet). */

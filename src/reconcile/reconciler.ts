@@ -55,6 +55,20 @@ export interface ReconcilerOptions<D, A> {
   onApplied?(changes: readonly Change<D, A>[], durationMs: number): void;
   /** After a change failed on its own (it will be retried after its back-off). */
   onFailed?(change: Change<D, A>, err: unknown): void;
+  /**
+   * After every successful listing of the host, with how many keys a re-listing found drifted
+   * (different from what the reconciler believed) and queued for repair; 0 for the first listing.
+   */
+  onResynced?(drifted: number): void;
+}
+
+/** Where one desired key stands, as `keyState` reports it. */
+export interface KeyState {
+  key: string;
+  /** programmed: the host holds what is desired; pending: a write is queued or in flight; failing: the last write failed and waits for its retry. */
+  state: 'programmed' | 'pending' | 'failing';
+  /** The last write's error, for a failing key (also while its retry is queued). */
+  lastError?: string;
 }
 
 export interface ReconcilerStats {
@@ -71,6 +85,8 @@ export interface ReconcilerStats {
   /** Keys waiting out a back-off. */
   pendingRetries: number;
   lastResyncAt?: Date;
+  /** Keys resyncs found drifted on the host (queued for repair), since start. */
+  driftRepaired: number;
   lastError?: string;
   desired: number;
   actual: number;
@@ -104,6 +120,9 @@ export class Reconciler<D, A> {
   readonly #resyncSliceKeys: number;
   readonly #onApplied: ReconcilerOptions<D, A>['onApplied'];
   readonly #onFailed: ReconcilerOptions<D, A>['onFailed'];
+  readonly #onResynced: ReconcilerOptions<D, A>['onResynced'];
+  /** The last error of each key whose last write failed; cleared by a successful write. */
+  readonly #keyErrors = new Map<string, string>();
 
   readonly #desired = new Map<string, D>();
   #actual = new Map<string, A>();
@@ -133,10 +152,12 @@ export class Reconciler<D, A> {
   #failed = 0;
   #retries = 0;
   #lastResyncAt: Date | undefined;
+  #driftRepaired = 0;
   #lastError: string | undefined;
 
   constructor(kind: ResourceKind<D, A>, options: ReconcilerOptions<D, A>) {
     this.#kind = kind;
+    this.#onResynced = options.onResynced;
     this.#log = options.log.child({ reconciler: kind.name });
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
@@ -293,10 +314,23 @@ export class Reconciler<D, A> {
       inFlight: this.#inFlight.size,
       pendingRetries: this.#queue.waitingCount,
       ...(this.#lastResyncAt && { lastResyncAt: this.#lastResyncAt }),
+      driftRepaired: this.#driftRepaired,
       ...(this.#lastError !== undefined && { lastError: this.#lastError }),
       desired: this.#desired.size,
       actual: this.#actual.size,
     };
+  }
+
+  /**
+   * Where one desired key stands (a read-only query for `/status`: it changes nothing), or
+   * undefined when the key is not desired.
+   */
+  keyState(key: string): KeyState | undefined {
+    if (!this.#desired.has(key)) return undefined;
+    const lastError = this.#keyErrors.get(key);
+    if (lastError !== undefined) return { key, state: 'failing', lastError };
+    if (!this.#actualKnown || this.#inFlight.has(key) || this.#needsChange(key)) return { key, state: 'pending' };
+    return { key, state: 'programmed' };
   }
 
   #halt(): void {
@@ -376,14 +410,17 @@ export class Reconciler<D, A> {
         else listed.set(key, cached);
       }
       this.#actual = listed;
+      // The first listing finds what start-up must write, not drift; later ones find drift.
+      const relisting = this.#actualKnown;
       this.#actualKnown = true;
       this.#lastResyncAt = new Date();
-      let queued = 0;
+      let drifted = 0;
       const consider = (key: string): void => {
         // A key waiting out its back-off keeps waiting: resync must not turn into a retry loop.
         if (this.#queue.waitingUntil(key) !== undefined || !this.#needsChange(key)) return;
+        // A key already queued by an event is no drift: the resync only confirms it.
+        if (relisting && !this.#queue.isDirty(key) && !this.#inFlight.has(key)) drifted++;
         this.#queue.add(key);
-        queued++;
       };
       // Sliced: events applied between slices go through setDesired against the new cache, and
       // Map iteration stays valid while entries are added or removed meanwhile.
@@ -393,7 +430,9 @@ export class Reconciler<D, A> {
           if (!this.#desired.has(key)) consider(key);
         }, signal);
       }
-      this.#log.debug({ desired: this.#desired.size, actual: this.#actual.size, queued }, 'resync listed the actual state');
+      this.#log.debug({ desired: this.#desired.size, actual: this.#actual.size, drifted }, 'resync listed the actual state');
+      this.#driftRepaired += drifted;
+      this.#callHook('onResynced', () => this.#onResynced?.(drifted));
     } finally {
       this.#touched = undefined;
     }
@@ -429,7 +468,10 @@ export class Reconciler<D, A> {
     for (const key of keys) {
       const change = this.#plan(key);
       if (change) changes.push(change);
-      else this.#backoff.forget(key);
+      else {
+        this.#backoff.forget(key);
+        this.#keyErrors.delete(key);
+      }
     }
     return changes;
   }
@@ -484,6 +526,7 @@ export class Reconciler<D, A> {
       else this.#actual.set(change.key, actual);
       this.#touched?.add(change.key);
       this.#backoff.forget(change.key);
+      this.#keyErrors.delete(change.key);
     }
     this.#applied += changes.length;
     this.#callHook('onApplied', () => this.#onApplied?.(changes, durationMs));
@@ -494,6 +537,7 @@ export class Reconciler<D, A> {
     this.#failed++;
     this.#retries++;
     this.#lastError = `${change.op} ${change.key}: ${describeError(err)}`;
+    this.#keyErrors.set(change.key, describeError(err).slice(0, 300));
     this.#queue.addAfter(change.key, retryInMs);
     this.#log.warn(
       { key: change.key, op: change.op, attempt: this.#backoff.failures(change.key), retryInMs, err: describeError(err) },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,9 +42,16 @@ test('a malformed net-conf.json exits 1 with a message naming the file, the fiel
   t.regex(fatal!.msg, /net-conf\.json: field "SubnetLen": .*"x"/);
 });
 
-test('--version prints the package version to stderr, as flanneld does', async (t) => {
+test('--version prints the package version first (as flanneld, to stderr), then commit, build date, Node and koffi', async (t) => {
   const run = DaemonProcess.start(['--version']);
   const { code } = await run.exited;
   t.is(code, 0);
-  t.regex(run.rawStderr.join('\n'), /^\d+\.\d+\.\d+$/m);
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const lines = run.rawStderr.filter((l) => l !== '');
+  t.is(lines[0], pkg.version);
+  // The build script wrote the commit from git (this test runs in a checkout).
+  t.regex(lines[1] ?? '', /^commit: [0-9a-f]{7,40}(-dirty)?$/);
+  t.regex(lines[2] ?? '', /^build date: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  t.is(lines[3], `node: v${process.versions.node}`);
+  t.is(lines[4], `koffi: 3.3.4 (${process.platform}-${process.arch})`);
 });

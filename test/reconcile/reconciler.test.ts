@@ -107,10 +107,16 @@ test('a failing batch falls back to single changes, so one bad entry does not bl
   t.deepEqual(failed, ['bad']);
   t.like(rec2.stats(), { applied: 3, failed: 1, retries: 1, pendingRetries: 1 });
   t.regex(rec2.stats().lastError ?? '', /create bad: fake apply failed/);
+  // The per-key view /status shows: the failing key with its own error, the others programmed.
+  t.like(rec2.keyState('bad'), { state: 'failing' });
+  t.regex(rec2.keyState('bad')?.lastError ?? '', /fake apply failed for bad/);
+  t.deepEqual(rec2.keyState('a'), { key: 'a', state: 'programmed' });
+  t.is(rec2.keyState('never-desired'), undefined);
   bad.clear();
   await settle(rec2, clock);
   t.deepEqual(hostObject(kind), { a: 'a', b: 'b', bad: 'bad', c: 'c' });
   t.is(rec2.stats().pendingRetries, 0);
+  t.deepEqual(rec2.keyState('bad'), { key: 'bad', state: 'programmed' }, 'a success clears the error');
   ac.abort();
 });
 
@@ -242,7 +248,8 @@ test('a repeated identical spec does not cut a running back-off short', async (t
 
 test('periodic resync repairs drift made by someone else', async (t) => {
   const applied: string[][] = [];
-  const { clock, kind, rec: rec2, ac } = setup({ maxBatch: 10 }, { onApplied: (changes) => applied.push(keysOf(changes)) });
+  const drift: number[] = [];
+  const { clock, kind, rec: rec2, ac } = setup({ maxBatch: 10 }, { onApplied: (changes) => applied.push(keysOf(changes)), onResynced: (queued) => drift.push(queued) });
   rec2.replaceAllDesired(new Map([['a', '1'], ['b', '2']]));
   rec2.markDesiredSynced();
   rec2.start(ac.signal);
@@ -260,6 +267,9 @@ test('periodic resync repairs drift made by someone else', async (t) => {
   t.deepEqual(hostObject(kind), { a: '1', b: '2' });
   t.deepEqual(applied.at(-1), ['delete:intruder', 'replace:b', 'create:a']);
   t.is(rec2.stats().lastResyncAt instanceof Date, true);
+  // The first listing found nothing to repair (the creates were queued as desired state); the periodic one three drifted keys.
+  t.deepEqual(drift, [0, 3]);
+  t.is(rec2.stats().driftRepaired, 3);
   ac.abort();
   t.is(clock.pendingTimers, 0, 'abort cancels the next resync');
 });

@@ -6,7 +6,7 @@ import type { Lease, LeaseAttrs, LeaseRequest } from '../../lease/types.js';
 import type { Logger } from '../../log.js';
 import { formatIp4Net, type Ip4Net } from '../../net/ip.js';
 import type { NetInterface } from '../../routes/route-table.js';
-import type { Backend, BackendContext, BackendNetwork, BackendTimings, NetworkInspection } from '../backend.js';
+import type { Backend, BackendContext, BackendNetwork, BackendPreview, BackendTimings, NetworkInspection, PlannedWrite } from '../backend.js';
 import { adapterForNewNetwork } from '../physical-adapter.js';
 import { DEFAULT_BACKEND_TIMINGS } from '../backend.js';
 import { waitForInterfaceWithIp } from '../wait-for-interface.js';
@@ -127,6 +127,52 @@ export class HostGwBackend implements Backend {
         decideCtx = { interfaceIndex: result.routeIface.index, segments: result.segments };
         return { recreated, peersChanged, repaired };
       },
+    };
+  }
+
+  async preview(ownSubnet: Ip4Net): Promise<BackendPreview> {
+    const { hns, routes, external, netConfig } = this.ctx;
+    const config = parseHostGwConfig(netConfig.backend);
+    if (!netConfig.network) throw new HostGwSetupError('HOSTGW_NO_IPV4', 'net-conf has no IPv4 Network; Windows host-gw is IPv4-only', {});
+    const params: L2BridgeParams = { name: config.name, subnet: ownSubnet, adapterName: external.iface.name, dnsServers: dnsServerListOf(config.dnsServerList) };
+    const leaseAttrs = { publicIp: external.extAddr, backendType: 'host-gw' };
+    const endpointName = bridgeEndpointName(config.name);
+    const endpointIp = bridgeEndpointAddress(ownSubnet);
+    const wanted = [`Type: L2Bridge`, `subnet: ${formatIp4Net(ownSubnet)}`, `adapter: ${external.iface.name}`];
+    const existing = await hns.getNetworkByName(config.name);
+    const verdict = existing ? judgeExistingL2Bridge(existing, params) : undefined;
+    if (verdict?.action === 'foreign') {
+      throw new HostGwSetupError('HOSTGW_FOREIGN_NETWORK', `HNS network ${existing?.ID} is not ours: ${verdict.notes.join('; ')}`, { networkId: existing?.ID });
+    }
+    const allRoutes = await routes.listRoutes('ipv4');
+    if (!existing || verdict?.action !== 'adopt') {
+      // A new vSwitch gives the interface a new index, known only once it exists.
+      const decideCtx: HostRouteContext = { interfaceIndex: external.iface.index, segments: segmentsOf(external.iface, allRoutes) };
+      return {
+        kind: new HostRouteKind({ routes, interfaceIndex: external.iface.index, clusterNetwork: netConfig.network, ownSubnet }),
+        networkExists: false,
+        decide: (peer) => decidePeerRoute(peer, decideCtx),
+        leaseAttrs,
+        networkWrites: [
+          { kind: 'network', key: config.name, op: existing ? 'replace' : 'create', fields: [...(verdict?.notes ?? []), ...wanted] },
+          { kind: 'endpoint', key: endpointName, op: 'create', fields: [`IpAddress: ${endpointIp}`, 'attached to the host'] },
+        ],
+      };
+    }
+    const networkId = existing.ID ?? '';
+    const routeIface = (await routes.listInterfaces()).find((i) => i.ipv4Addresses.includes(external.ifaceAddr)) ?? external.iface;
+    const decideCtx: HostRouteContext = { interfaceIndex: routeIface.index, segments: segmentsOf(routeIface, allRoutes) };
+    const endpoints = (await hns.listEndpoints({ name: endpointName })).filter((e) => e.Name === endpointName);
+    const usable = endpoints.filter((e) => judgeBridgeEndpoint(e, networkId, ownSubnet).action === 'keep');
+    const networkWrites: PlannedWrite[] = [];
+    if (usable.length === 0) networkWrites.push({ kind: 'endpoint', key: endpointName, op: 'create', fields: [`IpAddress: ${endpointIp}`, 'attached to the host'] });
+    for (const stale of endpoints.filter((e) => e !== usable[0])) networkWrites.push({ kind: 'endpoint', key: `${endpointName} ${stale.ID ?? ''}`, op: 'delete', fields: [] });
+    return {
+      kind: new HostRouteKind({ routes, interfaceIndex: routeIface.index, clusterNetwork: netConfig.network, ownSubnet }),
+      networkExists: true,
+      decide: (peer) => decidePeerRoute(peer, decideCtx),
+      leaseAttrs,
+      networkWrites,
     };
   }
 

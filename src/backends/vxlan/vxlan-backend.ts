@@ -1,12 +1,12 @@
 import { retryWithBackoff } from '../../async/retry.js';
 import type { LeaseAttrs, LeaseRequest } from '../../lease/types.js';
-import { formatIp4Net } from '../../net/ip.js';
-import type { Backend, BackendContext, BackendNetwork, BackendTimings, NetworkInspection, NetworkRepair } from '../backend.js';
+import { formatIp4Net, type Ip4Net } from '../../net/ip.js';
+import type { Backend, BackendContext, BackendNetwork, BackendPreview, BackendTimings, NetworkInspection, NetworkRepair, PlannedWrite } from '../backend.js';
 import { DEFAULT_BACKEND_TIMINGS } from '../backend.js';
 import { encodeVxlanBackendData } from './backend-data.js';
 import { parseVxlanConfig } from './config.js';
 import { OverlayNetworkKeeper, VxlanSetupError, type OverlayState } from './overlay-keeper.js';
-import { drMacOf, type OverlayNetworkParams } from './overlay-network.js';
+import { drMacOf, hasHostRoute, judgeExistingOverlay, type OverlayNetworkParams } from './overlay-network.js';
 import { RemoteSubnetRouteKind, type ActualRemoteRoute } from './remote-subnet-route-kind.js';
 import { decidePeerRoute, type RemoteSubnetRouteSpec } from './remote-subnet-route.js';
 
@@ -96,5 +96,26 @@ export class VxlanBackend implements Backend {
       },
     };
     return network;
+  }
+
+  async preview(ownSubnet: Ip4Net): Promise<BackendPreview> {
+    const { hns, external } = this.ctx;
+    const config = parseVxlanConfig(this.ctx.netConfig.backend);
+    const params: OverlayNetworkParams = { name: config.name, subnet: ownSubnet, vni: config.vni, adapterName: external.iface.name };
+    const wanted = [`Type: Overlay`, `subnet: ${formatIp4Net(ownSubnet)}`, `VSID: ${config.vni}`, `adapter: ${external.iface.name}`];
+    const existing = await hns.getNetworkByName(config.name);
+    const networkId = existing?.ID ?? '';
+    const base = { decide: decidePeerRoute, leaseAttrs: { publicIp: external.extAddr, backendType: 'vxlan' }, kind: new RemoteSubnetRouteKind(hns, () => networkId) };
+    if (!existing) return { ...base, networkExists: false, networkWrites: [{ kind: 'network', key: config.name, op: 'create', fields: wanted }] };
+    const verdict = judgeExistingOverlay(existing, params);
+    if (!verdict.adopt) return { ...base, networkExists: false, networkWrites: [{ kind: 'network', key: config.name, op: 'replace', fields: [...verdict.notes, ...wanted] }] };
+    const networkWrites: PlannedWrite[] = hasHostRoute(existing) ? [] : [{ kind: 'network-policy', key: `${config.name}/HostRoute`, op: 'create', fields: ['Type: HostRoute'] }];
+    const drMac = drMacOf(existing);
+    return {
+      ...base,
+      networkExists: true,
+      networkWrites,
+      leaseAttrs: { ...base.leaseAttrs, ...(drMac ? { backendData: encodeVxlanBackendData({ vni: config.vni, vtepMac: drMac }) } : {}) },
+    };
   }
 }

@@ -227,13 +227,14 @@ export class EtcdSubnetManager implements SubnetManager {
 
   // ---- keeping ----
 
-  private async renewWithRetry(lease: Lease, signal: AbortSignal): Promise<RenewOutcome | undefined> {
+  private async renewWithRetry(lease: Lease, signal: AbortSignal, hooks: KeepLeaseHooks): Promise<RenewOutcome | undefined> {
     const backoff = new Backoff(LEASE_RETRY, this.random);
     while (!signal.aborted) {
       try {
         return await this.store.renewOnce(lease);
       } catch (err) {
         if (signal.aborted) return undefined;
+        hooks.onRenewFailed?.(err);
         const wait = backoff.next();
         this.log.error({ err: describeError(err), key: this.store.keyOf(lease), retryInMs: wait }, 'renewing the subnet lease failed; retrying');
         await sleep(wait, signal);
@@ -311,7 +312,7 @@ export class EtcdSubnetManager implements SubnetManager {
         // A reservation has no TTL to renew and must never get one: just watch it again.
         if (first.renewDue && current.expiration === undefined) continue;
         if (first.renewDue) {
-          const outcome = await this.renewWithRetry(current, signal);
+          const outcome = await this.renewWithRetry(current, signal, hooks);
           if (outcome === undefined) return;
           if (outcome.kind === 'renewed') {
             current = outcome.lease;
