@@ -68,6 +68,16 @@ export class PeerDesiredState<D> {
     }
   }
 
+  /**
+   * What was last decided for the lease known as `identity` (for /status; decides nothing):
+   * the backend's decision when it passed the edge checks, else why it was refused.
+   */
+  verdict(identity: string): PeerDecision<D> | { readonly kind: 'refused'; readonly reason: string } | undefined {
+    const state = this.peers.get(identity);
+    if (!state) return undefined;
+    return state.kind === 'accepted' ? state.decision : { kind: 'refused', reason: boundText(state.problem.reason) };
+  }
+
   /** Peers not programmed, by lease identity, with the reason. */
   unusable(): ReadonlyMap<string, UnusablePeer> {
     return this.unusablePeers;

@@ -102,8 +102,11 @@ export class PeerSync<D> {
     const leases = [...this.watcher.peers()].sort((a, b) => leaseIdentity(a).localeCompare(leaseIdentity(b), 'en', { numeric: true }));
     const peers = leases.slice(0, limit).map((lease): PeerState => {
       const base = { subnet: leaseIdentity(lease), ...(lease.nodeName ? { node: lease.nodeName } : {}), publicIp: lease.attrs.publicIp };
-      const decision = this.deps.decide(lease);
-      if (decision.kind === 'unusable') return { ...base, state: 'unusable', reason: decision.reason };
+      // The decision already made (edge checks included), never a new one: /status must show
+      // what the daemon acts on, and answering it must not cost a decision per peer.
+      const decision = this.desired.verdict(leaseIdentity(lease));
+      if (decision === undefined) return { ...base, state: 'pending' };
+      if (decision.kind === 'unusable' || decision.kind === 'refused') return { ...base, state: 'unusable', reason: decision.reason };
       if (decision.kind === 'ignore') return { ...base, state: 'ignored', reason: decision.reason };
       const key = this.deps.reconciler.keyState(decision.key);
       return { ...base, state: key?.state ?? 'pending', ...(key?.lastError !== undefined ? { lastError: key.lastError } : {}) };

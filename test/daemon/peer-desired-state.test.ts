@@ -1,4 +1,5 @@
 import test from 'ava';
+import { leaseIdentity } from '../../src/lease/lease-identity.js';
 import type { PeerDecision } from '../../src/backends/backend.js';
 import { PeerDesiredState } from '../../src/daemon/peer-desired-state.js';
 import type { PeerLeaseRules } from '../../src/lease/peer-lease-validation.js';
@@ -140,4 +141,18 @@ test('each kind of junk is refused with one warning and programs nothing', (t) =
     ['SUBNET_COVERS_NETWORK', 'SUBNET_COVERS_NETWORK', 'SUBNET_OUTSIDE_NETWORK', 'SUBNET_OVERLAPS_OWN', 'SUBNET_WRONG_LENGTH', 'PUBLIC_IP_IS_OURS'],
   );
   t.is(state.unusable().size, 6);
+});
+
+test('the verdict for /status is the decision already made, edge refusals included, without deciding again', (t) => {
+  const { state, calls } = setup();
+  const valid = lease('10.244.7.0/24', 'valid', { publicIp: '192.168.1.7' });
+  const junk = lease('10.244.7.5/24', 'junk', { publicIp: '192.168.1.99' });
+  state.apply([{ type: 'added', lease: valid }, { type: 'added', lease: junk }]);
+  const before = calls();
+  t.is(state.verdict(leaseIdentity(valid))?.kind, 'route');
+  const refused = state.verdict(leaseIdentity(junk));
+  t.is(refused?.kind, 'refused');
+  t.regex(refused && 'reason' in refused ? refused.reason : '', /10\.244\.7\.5\/24/);
+  t.is(state.verdict('10.244.99.0-24'), undefined, 'an unknown lease has no verdict');
+  t.is(calls(), before, 'asking decides nothing');
 });
