@@ -28,6 +28,7 @@ export async function runCli(
   if (argv[0] === 'status') return (await import('./status-command.js')).runStatusCommand(argv.slice(1), env, io);
   if (argv[0] === 'plan') return (await import('./plan-command.js')).runPlanCommand(argv.slice(1), env, platform, io);
   if (argv[0] === 'support-bundle') return (await import('./support-bundle-command.js')).runSupportBundleCommand(argv.slice(1), env, platform, io);
+  if (argv[0] === 'explain') return (await import('./explain-command.js')).runExplainCommand(argv.slice(1), env, platform, io);
   // Installed first: from here on SIGINT/SIGTERM abort start-up instead of killing the process.
   const controller = new AbortController();
   let log: Logger | undefined;

@@ -53,7 +53,7 @@ export interface FlowMatrix {
  * with no parsable entry as matching nothing, so the field is dropped first: the flows show what
  * HNS would do with such a rule, which is the dangerous direction to hide.
  */
-function asHnsReadsIt(acl: AclPolicySetting): AclPolicySetting {
+export function asHnsReadsIt(acl: AclPolicySetting): AclPolicySetting {
   const copy = { ...acl };
   for (const key of ['LocalAddresses', 'RemoteAddresses', 'LocalPorts', 'RemotePorts'] as const) {
     if (typeof copy[key] === 'string' && copy[key].trim() === '') delete copy[key];
