@@ -22,7 +22,8 @@ let client: Etcd3;
 test.before(async () => {
   etcd = await startEtcd();
   client = new Etcd3({ hosts: etcd.endpoint });
-  await client.put(`${PREFIX}/config`).value('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096}}');
+  // SubnetMin keeps our own (randomly allocated) lease clear of the peers the test writes later.
+  await client.put(`${PREFIX}/config`).value('{"Network":"10.244.0.0/16","SubnetMin":"10.244.100.0","Backend":{"Type":"vxlan","VNI":4096}}');
   await client.put(`${PREFIX}/subnets/10.244.1.0-24`).value(peer(1, '192.168.1.21'));
   await client.put(`${PREFIX}/subnets/10.244.2.0-24`).value(peer(2, '192.168.1.22'));
 });
