@@ -138,13 +138,8 @@ export async function readSimStateVersion(file: string): Promise<SimStateVersion
   for (let attempt = 0; ; attempt++) {
     const before = await fileFingerprint(file);
     if (before === undefined) return undefined;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await readIfPresent(file);
+    if (text === undefined) return undefined;
     const after = await fileFingerprint(file);
     if (after === before) return { text, fingerprint: before };
     // Replaced while we read: a writer holds the file for milliseconds, so this settles fast.
@@ -153,14 +148,18 @@ export async function readSimStateVersion(file: string): Promise<SimStateVersion
 }
 
 export async function readSimState(file: string): Promise<SimStateDocument | undefined> {
-  let text: string;
+  const text = await readIfPresent(file);
+  return text === undefined ? undefined : parseSimState(text, file);
+}
+
+/** The file's text; undefined when it does not exist. */
+async function readIfPresent(file: string): Promise<string | undefined> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return parseSimState(text, file);
 }
 
 /**
