@@ -1,10 +1,10 @@
 /**
  * The reconciler's own share of a resync stall at 5,000 and 20,000 keys, in a child process
- * with the DaemonSet's V8 options: resyncs against a kind whose listing costs nothing (a copy of
- * a prepared map), so what is measured is the comparison of desired and actual state, which
- * yields to the event loop in slices, plus the garbage collection it causes. The listing itself
- * (on Windows one HCN query and its JSON, in the simulator a copy of the network document) comes
- * on top; scale-etcd-inproc measures the two together.
+ * with the DaemonSet's V8 options: resyncs against a kind whose listing builds a fresh entry per key in slices, as the real kinds
+ * do with what HNS answered, so what is measured is that listing and the comparison of desired
+ * and actual state, both yielding to the event loop in slices, plus the garbage collection they
+ * cause. HNS's own answer (on Windows one HCN query and its JSON) comes on top;
+ * scale-etcd-inproc measures the daemon and the simulator together.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

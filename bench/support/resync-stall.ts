@@ -1,9 +1,10 @@
 /**
  * Child-process part of the scale-resync scenario (run with the DaemonSet's V8 options, since the
  * longest pauses at 20,000 keys are V8's mark-compact of the heap, which those options size):
- * resyncs a reconciler over `n` keys against a kind whose listing costs nothing, and prints the
- * figures as one JSON line. Usage: node resync-stall.js <n>
+ * resyncs a reconciler over `n` keys against a kind whose listing builds fresh entries in slices
+ * (what the real kinds do once HNS has answered), and prints the figures as one JSON line. Usage: node resync-stall.js <n>
  */
+import { forEachInSlices } from '../../src/async/in-slices.js';
 import { silentLogger } from '../../src/log.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import type { ResourceKind } from '../../src/reconcile/resource-kind.js';
@@ -20,9 +21,11 @@ function kindOver(actual: Map<string, Route>): ResourceKind<Route, Route> {
   return {
     name: 'bench-route',
     maxBatch: 100,
-    async listActual() {
-      await new Promise((resolve) => setImmediate(resolve));
-      return new Map(actual);
+    // As the real kinds list: a fresh entry per route, built in slices.
+    async listActual(signal) {
+      const listed = new Map<string, Route>();
+      await forEachInSlices(actual.values(), (route) => listed.set(route.subnet, { ...route }), { signal });
+      return listed;
     },
     matches: (d, a) => d.subnet === a.subnet && d.publicIp === a.publicIp && d.mac === a.mac,
     toActual: (d) => d,

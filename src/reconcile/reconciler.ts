@@ -20,6 +20,7 @@ import PQueue from 'p-queue';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { backoffDelay, KeyedBackoff, type BackoffPolicy } from '../async/backoff.js';
+import { forEachInSlices } from '../async/in-slices.js';
 import { actualAfter, orderChanges, planChange } from './change-plan.js';
 import { applyBatchWithFallback } from './batch-apply.js';
 import { sleepOn, systemClock, type Clock } from './clock.js';
@@ -93,14 +94,6 @@ export interface ReconcilerStats {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
-
-/** A slice of a resync also ends after this long, whatever its key count (the comparison of one key may be slow). */
-const RESYNC_SLICE_MS = 2;
-
-/** Gives the event loop back: timers and I/O callbacks that are due run before the next slice. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** Per-key back-off, as client-go's ItemExponentialFailureRateLimiter with jitter added. */
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 60_000, jitter: 0.2 };
@@ -439,20 +432,8 @@ export class Reconciler<D, A> {
   }
 
   /** Calls `visit` for each key, yielding to the event loop every slice (by count or by time). */
-  async #inSlices(keys: Iterable<string>, visit: (key: string) => void, signal: AbortSignal): Promise<void> {
-    let inSlice = 0;
-    let sliceStart = performance.now();
-    for (const key of keys) {
-      visit(key);
-      inSlice++;
-      // performance.now() only every 64 keys: it costs more than comparing one key.
-      if (inSlice >= this.#resyncSliceKeys || ((inSlice & 63) === 0 && performance.now() - sliceStart >= RESYNC_SLICE_MS)) {
-        await yieldToEventLoop();
-        signal.throwIfAborted();
-        inSlice = 0;
-        sliceStart = performance.now();
-      }
-    }
+  #inSlices(keys: Iterable<string>, visit: (key: string) => void, signal: AbortSignal): Promise<void> {
+    return forEachInSlices(keys, visit, { signal, maxItems: this.#resyncSliceKeys });
   }
 
   #plan(key: string): Change<D, A> | undefined {

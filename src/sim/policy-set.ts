@@ -14,6 +14,11 @@ export type AddConflict = { kind: 'identical' } | { kind: 'same-prefix'; existin
  * The policies of one network or endpoint, in the order HNS reports them, with O(1) add,
  * remove and lookup: a large overlay holds one RemoteSubnetRoute per peer node, and each peer
  * change must not cost a scan of all of them. A Map keeps insertion order and deletes in O(1).
+ *
+ * Each policy is copied once when added and kept deep-frozen, so reading a network's 20,000
+ * routes hands out the stored objects instead of cloning each one on every query (the
+ * simulator's own cost would otherwise dominate a resync), and a caller that tried to edit a
+ * document it read gets a TypeError instead of silently editing the host.
  */
 export class PolicySet<P extends SimPolicy = SimPolicy> {
   private readonly byIdentity = new Map<string, P>();
@@ -28,8 +33,9 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
     return this.byIdentity.size;
   }
 
+  /** The policies in order; each one is frozen. */
   list(): P[] {
-    return [...this.byIdentity.values()].map((p) => structuredClone(p));
+    return [...this.byIdentity.values()];
   }
 
   has(policy: SimPolicy): boolean {
@@ -46,13 +52,13 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
     if (this.byIdentity.has(policyIdentity(policy))) return { kind: 'identical' };
     const prefix = routePrefixOf(policy);
     const existing = prefix === undefined ? undefined : this.routeByPrefix.get(prefix);
-    if (existing !== undefined) return { kind: 'same-prefix', existing: structuredClone(this.byIdentity.get(existing)!) };
+    if (existing !== undefined) return { kind: 'same-prefix', existing: this.byIdentity.get(existing)! };
     return undefined;
   }
 
   add(policy: P): void {
     const identity = policyIdentity(policy);
-    this.byIdentity.set(identity, structuredClone(policy));
+    this.byIdentity.set(identity, deepFreeze(structuredClone(policy)));
     const prefix = routePrefixOf(policy);
     if (prefix !== undefined) this.routeByPrefix.set(prefix, identity);
   }
@@ -84,4 +90,13 @@ export function routePrefixOf(policy: SimPolicy): string | undefined {
   } catch {
     return prefix;
   }
+}
+
+/** Freezes `value` and everything it holds (plain JSON data: objects and arrays). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -1,3 +1,4 @@
+import { forEachInSlices } from '../../async/in-slices.js';
 import type { HnsClient } from '../../hns/client.js';
 import { isHnsAlreadyExists, isHnsNotFound } from '../../hns/client.js';
 import type { NetworkPolicy, RemoteSubnetRoutePolicySetting } from '../../hns/types.js';
@@ -34,11 +35,12 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
     private readonly networkId: () => string,
   ) {}
 
-  async listActual(): Promise<Map<string, ActualRemoteRoute>> {
+  async listActual(signal?: AbortSignal): Promise<Map<string, ActualRemoteRoute>> {
     const network = await this.hns.getNetwork(this.networkId());
     const actual = new Map<string, ActualRemoteRoute>();
-    for (const policy of network.Policies ?? []) {
-      if (policy.Type !== 'RemoteSubnetRoute') continue;
+    // Sliced: at 20,000 peers reading every route back is tens of milliseconds of work.
+    await forEachInSlices(network.Policies ?? [], (policy) => {
+      if (policy.Type !== 'RemoteSubnetRoute') return;
       const settings = policy.Settings as RemoteSubnetRoutePolicySetting;
       const spec = fromPolicySetting(settings);
       // A policy we cannot parse still belongs to our network: key it by its raw text so that
@@ -47,7 +49,7 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
       const entry = actual.get(key);
       if (entry) entry.settings.push(settings);
       else actual.set(key, { spec, settings: [settings] });
-    }
+    }, signal ? { signal } : {});
     return actual;
   }
 
