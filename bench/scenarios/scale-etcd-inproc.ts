@@ -2,9 +2,15 @@
  * etcd mode, the daemon in-process (vxlan, simulated host without its file persistence): the
  * longest event-loop stall while it resyncs every second, etcd write → HNS call p99 at 100 and
  * 1,000 changes/s with resyncs running (no injected HNS latency), and CPU per lease event from
- * 50 to 20,000 peers with the time spent inside the simulator apart (ratio printed).
+ * 50 to 20,000 peers (ratio printed). All of it runs in a child process with the DaemonSet's V8
+ * options (one child per size), since the longest pauses are garbage collections those options
+ * size; the child also holds the etcd client that writes the leases and the simulated host, so
+ * the figures are pessimistic for the daemon alone.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +21,7 @@ import type { Report } from '../run.js';
 import { BenchCluster, benchPeer, type BenchPeer } from '../support/bench-cluster.js';
 import { startInProcessDaemon } from '../support/in-process-daemon.js';
 import { percentile } from '../support/proc-stats.js';
+import { shippedNodeOptions } from '../support/shipped-node-options.js';
 import { measureStalls } from '../support/stall-probe.js';
 
 const CPU_SIZES = [50, 5000, 20000];
@@ -62,9 +69,9 @@ async function paced(
   };
 }
 
-async function inProcess(report: Report, endpoint: string, dir: string): Promise<void> {
+async function inProcess(report: Report, endpoint: string, dir: string, sizes: readonly number[]): Promise<void> {
   const cpuPerEvent = new Map<number, number>();
-  for (const n of CPU_SIZES) {
+  for (const n of sizes) {
     const cluster = new BenchCluster(endpoint, `/scale-inproc-${n}-${Date.now()}/network`);
     try {
       await cluster.writeConfig();
@@ -109,16 +116,42 @@ async function inProcess(report: Report, endpoint: string, dir: string): Promise
       cluster.close();
     }
   }
+}
+
+/** Set in the child process, which measures and prints one JSON line per figure. */
+const CHILD_ENV = 'FLANNEL_WIN_BENCH_INPROC_CHILD';
+
+export default async function run(report: Report): Promise<void> {
+  const nodeOptions = await shippedNodeOptions();
+  const cpuPerEvent = new Map<number, number>();
+  // One child per size: a fresh heap each, as a daemon of that size would have.
+  for (const n of CPU_SIZES) {
+    const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions.split(' '), fileURLToPath(import.meta.url)], {
+      env: { ...process.env, [CHILD_ENV]: String(n) },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    for (const line of stdout.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const f = JSON.parse(line) as { name: string; value: number; unit: string; bound?: string };
+      report(f.name, f.value, f.unit, f.bound ? `${f.bound}; ${nodeOptions}` : undefined);
+      if (f.name === `inproc.cpu_per_lease_event.${n}`) cpuPerEvent.set(n, f.value);
+    }
+  }
   report('inproc.cpu_per_lease_event.ratio_20000_vs_50', cpuPerEvent.get(20000)! / cpuPerEvent.get(50)!, 'x', '~1 (flat)');
 }
 
-export default async function run(report: Report): Promise<void> {
+async function measure(report: Report, sizes: readonly number[]): Promise<void> {
   const etcd = await startEtcd();
   const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-scale-inproc-'));
   try {
-    await inProcess(report, etcd.endpoint, dir);
+    await inProcess(report, etcd.endpoint, dir, sizes);
   } finally {
     await rm(dir, { recursive: true, force: true });
     await etcd.stop();
   }
+}
+
+const childSize = process.env[CHILD_ENV];
+if (childSize !== undefined) {
+  await measure((name, value, unit, bound) => process.stdout.write(`${JSON.stringify({ name, value, unit, bound })}\n`), [Number(childSize)]);
 }

@@ -390,7 +390,7 @@ export class Reconciler<D, A> {
     try {
       let listed: Map<string, A>;
       try {
-        listed = await this.#kind.listActual(signal);
+        listed = await this.#kind.listActual(signal, this.#actual);
       } catch (err) {
         if (signal.aborted) throw err;
         const error = new ResyncError(this.#kind.name, err);

@@ -30,8 +30,13 @@ export interface ResourceKind<D, A> {
    * Everything of this kind the host holds that this daemon owns, keyed as the desired state is.
    * Objects the daemon does not own must not be returned: whatever is returned and not desired
    * is deleted.
+   *
+   * `previous` is the reconciler's cache from the last listing and the writes since. A kind may
+   * return a previous entry itself where the host still holds exactly what it describes: a
+   * resync at 20,000 peers then leaves a few objects of garbage instead of 20,000 entries (the
+   * garbage is what turns into the collector's long pauses).
    */
-  listActual(signal: AbortSignal): Promise<Map<string, A>>;
+  listActual(signal: AbortSignal, previous?: ReadonlyMap<string, A>): Promise<Map<string, A>>;
   /** True when `actual` already is what `desired` asks for (no write needed). */
   matches(desired: D, actual: A): boolean;
   /** What the host holds after `desired` was applied successfully (the reconciler's cache). */

@@ -35,19 +35,25 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
     private readonly networkId: () => string,
   ) {}
 
-  async listActual(signal?: AbortSignal): Promise<Map<string, ActualRemoteRoute>> {
+  async listActual(signal?: AbortSignal, previous?: ReadonlyMap<string, ActualRemoteRoute>): Promise<Map<string, ActualRemoteRoute>> {
     const network = await this.hns.getNetwork(this.networkId());
     const actual = new Map<string, ActualRemoteRoute>();
     // Sliced: at 20,000 peers reading every route back is tens of milliseconds of work.
     await forEachInSlices(network.Policies ?? [], (policy) => {
       if (policy.Type !== 'RemoteSubnetRoute') return;
       const settings = policy.Settings as RemoteSubnetRoutePolicySetting;
+      const known = previous?.get(typeof settings.DestinationPrefix === 'string' ? settings.DestinationPrefix : '');
+      if (known !== undefined && !actual.has(settings.DestinationPrefix) && known.settings.length === 1 && sameSettings(known.settings[0]!, settings)) {
+        // HNS still holds exactly what we knew: keep that entry rather than parse a new one.
+        actual.set(settings.DestinationPrefix, known);
+        return;
+      }
       const spec = fromPolicySetting(settings);
       // A policy we cannot parse still belongs to our network: key it by its raw text so that
       // it is never desired and gets removed once the desired state is known.
       const key = spec?.destinationPrefix ?? `unparseable:${JSON.stringify(settings)}`;
       const entry = actual.get(key);
-      if (entry) entry.settings.push(settings);
+      if (entry) actual.set(key, { spec: entry.spec, settings: [...entry.settings, settings] });
       else actual.set(key, { spec, settings: [settings] });
     }, signal ? { signal } : {});
     return actual;
@@ -101,4 +107,25 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
       return spec !== undefined && sameRoute(spec, change.desired);
     });
   }
+}
+
+/**
+ * Field for field the same setting, with no field more: only then does an entry read earlier
+ * still describe the policy (removal sends the settings back as read, and HNS matches on them).
+ */
+function sameSettings(known: RemoteSubnetRoutePolicySetting, listed: RemoteSubnetRoutePolicySetting): boolean {
+  if (known === listed) return true;
+  if (
+    known.DestinationPrefix !== listed.DestinationPrefix ||
+    known.IsolationId !== listed.IsolationId ||
+    known.ProviderAddress !== listed.ProviderAddress ||
+    known.DistributedRouterMacAddress !== listed.DistributedRouterMacAddress
+  ) {
+    return false;
+  }
+  let fields = 0;
+  for (const _ in listed) fields++;
+  let knownFields = 0;
+  for (const _ in known) knownFields++;
+  return fields === knownFields;
 }
