@@ -415,8 +415,9 @@ export class Reconciler<D, A> {
         if (relisting && !this.#queue.isDirty(key) && !this.#inFlight.has(key)) drifted++;
         this.#queue.add(key);
       };
-      // Sliced: events applied between slices go through setDesired against the new cache, and
-      // Map iteration stays valid while entries are added or removed meanwhile.
+      // Sliced: events applied between slices go through setDesired against the new cache. The
+      // keys compared are those known when the comparison starts; a key an event adds or removes
+      // meanwhile is queued by that event, and a removed one compared later plans its delete.
       await this.#inSlices(this.#desired.keys(), consider, signal);
       if (this.#desiredSynced) {
         await this.#inSlices(this.#actual.keys(), (key) => {
