@@ -24,7 +24,7 @@ import type { Lease, LeaseWatchResult, SubnetManager } from '../lease/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { formatIp4Net, type Ip4Net } from '../net/ip.js';
 import { fieldDiff, planWrites, type PlannedChange } from '../reconcile/plan-writes.js';
-import { cniConfigWrite, planSubnetEnv } from './plan-node-files.js';
+import { cniConfigWrite, planSubnetEnv, sourceVipWrites } from './plan-node-files.js';
 import type { PolicyPlanSummary } from './plan-policy.js';
 import { openReadOnlyHost } from './read-only-dataplane.js';
 import type { SimCommandIo } from './sim-command.js';
@@ -163,6 +163,15 @@ export async function computePlan(flags: DaemonFlags, env: Readonly<Record<strin
       } else {
         writes.push({ kind: 'file', key: flags.subnetFile, op: (await exists(flags.subnetFile)) ? 'replace' : 'create', fields: ['for the subnet the store allocates'] });
       }
+      const cni = cniSetupFromFlags(flags, log);
+      const facts = preview.describe();
+      const readyInfo = subnet === undefined ? undefined : { backendType: backend.type, networkName: typeof facts['network'] === 'string' ? facts['network'] : '', clusterCidr: netConfig.network, subnet, nodeIp: external.ifaceAddr };
+      if (cni && flags.sourceVipFile !== '' && backend.type === 'vxlan') {
+        // Reserved as soon as the network exists, before any controller runs.
+        const planned = readyInfo ? await cni.plannedSourceVip(readyInfo) : undefined;
+        if (planned) writes.push(...sourceVipWrites(planned));
+        else writes.push({ kind: 'source-vip', key: flags.cniIpamDataDir, op: 'create', fields: ['a reservation in the subnet the store allocates'] });
+      }
 
       const watcher = new LeaseWatcher(own ?? { subnet, ipv6Subnet: undefined });
       watcher.apply({ kind: 'snapshot', leases });
@@ -191,24 +200,13 @@ export async function computePlan(flags: DaemonFlags, env: Readonly<Record<strin
       }
 
       // Written last by the daemon, once every controller converged.
-      const cni = cniSetupFromFlags(flags, log);
       if (cni && flags.cniConfFile !== '') {
-        if (subnet) {
-          const facts = preview.describe();
-          const planned = await cni.plannedConfig({
-            backendType: backend.type,
-            networkName: typeof facts['network'] === 'string' ? facts['network'] : '',
-            clusterCidr: netConfig.network,
-            subnet,
-            nodeIp: external.ifaceAddr,
-          });
+        if (readyInfo) {
+          const planned = await cni.plannedConfig(readyInfo);
           if (planned) writes.push(cniConfigWrite(planned.path, planned.text, planned.change));
         } else {
           writes.push({ kind: 'cni-config', key: flags.cniConfFile, op: (await exists(flags.cniConfFile)) ? 'replace' : 'create', fields: ['for the subnet the store allocates'] });
         }
-      }
-      if (cni && flags.sourceVipFile !== '' && backend.type === 'vxlan') {
-        notes.push(`the source VIP reservation in ${flags.cniIpamDataDir} and ${flags.sourceVipFile} are not planned: the address is chosen when it is reserved`);
       }
       return {
         node: { subnet: subnet ? formatIp4Net(subnet) : undefined, publicIp: external.extAddr, backend: backend.type },

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { formatIp4Net, type Ip4Net } from '../net/ip.js';
 import { DELEGATE_BY_BACKEND, formatCniConfig, type CniBackend, type CniConfigInput } from './cni-config.js';
 import { fileChangeFor, writeFileIfChanged, type AtomicWrite, type FileChange } from './file-if-changed.js';
-import { formatSourceVipFile, reserveSourceVip, type SourceVipReservation } from './source-vip.js';
+import { formatSourceVipFile, lookUpSourceVip, reserveSourceVip, type SourceVipLookup, type SourceVipReservation } from './source-vip.js';
 
 /** What the daemon knows once the HNS network exists and subnet.env is written. */
 export interface NetworkReadyInfo {
@@ -131,6 +131,21 @@ export class CniNodeSetup {
     const text = formatCniConfig(cniConfigInput(info, this.options));
     const change = await fileChangeFor(confFile, text);
     return change ? { path: confFile, text, change } : undefined;
+  }
+
+  /**
+   * What `networkReady` would do for kube-proxy's source VIP once the network is `info` (vxlan
+   * with a source VIP file), by reading only: the reservation kept, stale ones removed or a new
+   * one taken (lookUpSourceVip), and the source VIP file's text and change. `undefined` when the
+   * daemon would reserve nothing.
+   */
+  async plannedSourceVip(info: NetworkReadyInfo): Promise<{ lookup: SourceVipLookup; file: string; text: string | undefined; change: FileChange | undefined } | undefined> {
+    const { sourceVip } = this.options;
+    if (!sourceVip || cniConfigInput(info, this.options).backend !== 'vxlan') return undefined;
+    const lookup = await lookUpSourceVip(sourceVip.ipamDataDir, info.networkName, info.subnet as Ip4Net);
+    const ip = lookup.keep?.ip ?? lookup.next?.ip;
+    const text = ip === undefined ? undefined : formatSourceVipFile({ ip, subnet: formatIp4Net(lookup.subnet) });
+    return { lookup, file: sourceVip.file, text, change: text === undefined ? undefined : await fileChangeFor(sourceVip.file, text) };
   }
 
   /** For /status. */

@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -126,7 +127,9 @@ test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.en
   t.is((await first.stop()).code, 0);
   for (const p of PODS) await run(process.execPath, [MAIN_JS, 'sim', 'endpoint', 'add', '--sim-state', host.path, '--ip', p.ip, '--name', p.name]);
 
-  const args = [...base, `--cni-conf-file=${cniConf}`];
+  const ipam = join(dir, 'ipam');
+  const sourceVipFile = join(dir, 'sourceVip.json');
+  const args = [...base, `--cni-conf-file=${cniConf}`, `--cni-ipam-data-dir=${ipam}`, `--source-vip-file=${sourceVipFile}`];
   const fileBefore = await readFile(host.path, 'utf8');
   const versionsBefore = versions(server);
   const requestsBefore = server.requests.length;
@@ -137,7 +140,7 @@ test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.en
   const aclKeys = ['default/web', 'default/db', 'default/client'].map(idOf).sort();
   t.deepEqual(
     planned.result.writes.map((w) => [w.op, w.kind]),
-    [...aclKeys.map(() => ['replace', 'endpoint-acl']), ['create', 'cni-config']],
+    [['create', 'source-vip'], ['create', 'source-vip-file'], ...aclKeys.map(() => ['replace', 'endpoint-acl']), ['create', 'cni-config']],
     JSON.stringify(planned.result.writes, null, 1),
   );
   t.deepEqual(planned.result.writes.filter((w) => w.kind === 'endpoint-acl').map((w) => w.key).sort(), aclKeys);
@@ -147,6 +150,9 @@ test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.en
   t.regex(web.fields.join('\n'), /^rules: 0 -> \d+ \(\+\d+ added, -0 removed\)$/m);
   const db = planned.result.writes.find((w) => w.key === idOf('default/db'))!;
   t.true(db.fields.includes('policies: default/default-deny-ingress'), db.fields.join('\n'));
+  // kube-proxy's source VIP: the lowest usable address of the node subnet, .2.
+  t.is(planned.result.writes[0]!.key, join(ipam, 'flannel.4096', '10.244.5.2'));
+  t.true(planned.result.writes[1]!.fields.includes('ips.0.address: "10.244.5.2/24"'), planned.result.writes[1]!.fields.join('\n'));
   const cniWrite = planned.result.writes.find((w) => w.kind === 'cni-config')!;
   t.is(cniWrite.key, cniConf);
   t.true(cniWrite.fields.includes('name: "flannel.4096"'), cniWrite.fields.join('\n'));
@@ -155,6 +161,8 @@ test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.en
   // The dry run wrote nothing: the host file byte for byte, every resourceVersion, and it sent only GETs.
   t.is(await readFile(host.path, 'utf8'), fileBefore);
   t.is(versions(server), versionsBefore);
+  t.false(existsSync(ipam), 'no IPAM store was created');
+  t.false(existsSync(sourceVipFile));
   const sent = server.requests.slice(requestsBefore);
   t.true(sent.length > 0);
   t.deepEqual(sent.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`), []);
@@ -166,6 +174,8 @@ test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.en
   t.deepEqual(applied.changed, aclKeys);
   t.is(applied.modifyEndpoint, aclKeys.length);
   t.is(applied.writes, aclKeys.length, JSON.stringify(applied.after.counters));
+  t.deepEqual(await readdir(join(ipam, 'flannel.4096')), ['10.244.5.2']);
+  t.regex(await readFile(sourceVipFile, 'utf8'), /"address": "10\.244\.5\.2\/24"/);
   const conf = JSON.parse(await readFile(cniConf, 'utf8')) as { name: string; plugins: Array<{ delegate: { ipMasq: boolean } }> };
   t.is(conf.name, 'flannel.4096');
   t.false(conf.plugins[0]!.delegate.ipMasq);
