@@ -127,6 +127,18 @@ export interface BackendPreview {
   decide(peer: Lease): PeerDecision<unknown>;
   /** The lease attributes register would publish, where they are known without writing. */
   readonly leaseAttrs: Partial<Pick<LeaseAttrs, 'publicIp' | 'backendType' | 'backendData'>>;
+  /**
+   * The MTU register would report for subnet.env: read from the interface that holds the
+   * network's management address now, or, for a network still to be created, from the adapter
+   * its vSwitch takes over (which keeps the adapter's MTU).
+   */
+  readonly mtu: number;
+  /**
+   * What `BackendNetwork.describe` would say, as far as it is known without writing (`network`
+   * always; `networkId` only for a network that is kept): the CNI config and the policy
+   * controller read the same keys.
+   */
+  describe(): Record<string, unknown>;
 }
 
 export interface Backend {

@@ -1,8 +1,9 @@
 /**
- * `flannel-win plan`: a dry run with the daemon's flags. Reads the lease store and the host,
- * computes what the daemon would write (the backend's network, its own lease, subnet.env, and
- * every peer object through the reconciler's own planning code), prints each write and makes
- * none: no lease is acquired (the own lease is read from subnet.env and the store), no network
+ * `flannel-win plan`: a dry run with the daemon's flags. Reads the lease store, the host and
+ * (with --network-policy) the cluster, computes what the daemon would write (its own lease, the
+ * backend's network, subnet.env, every peer object through the reconciler's own planning code,
+ * the local pod endpoints' ACLs through the policy controller's, and the CNI config through the
+ * CNI setup's), prints each write and makes none: no lease is acquired (the own lease is read from subnet.env and the store), no network
  * is created (a missing one is a planned create), and the host is reached only through a view
  * that refuses writes. Exit codes: 0 the host matches, 2 there are changes, 1 an error.
  * @module
@@ -10,7 +11,9 @@
 import { access } from 'node:fs/promises';
 import type { BackendContext, PlannedWrite } from '../backends/backend.js';
 import { createBackend } from '../backends/create-backend.js';
-import { parseFlags, type DaemonFlags } from '../config/flags.js';
+import { cniSetupFromFlags } from '../cni/cni-setup-from-flags.js';
+import { networkPolicyEnabled, parseFlags, type DaemonFlags } from '../config/flags.js';
+import { subnetEnvText } from '../daemon/subnet-env-text.js';
 import { UsageError } from '../config/usage-error.js';
 import { selectExternalInterface } from '../daemon/interface-selection.js';
 import { describeError, FlannelWinError } from '../errors.js';
@@ -21,6 +24,8 @@ import type { Lease, LeaseWatchResult, SubnetManager } from '../lease/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { formatIp4Net, type Ip4Net } from '../net/ip.js';
 import { fieldDiff, planWrites, type PlannedChange } from '../reconcile/plan-writes.js';
+import { cniConfigWrite, planSubnetEnv, sourceVipWrites } from './plan-node-files.js';
+import type { PolicyPlanSummary } from './plan-policy.js';
 import { openReadOnlyHost } from './read-only-dataplane.js';
 import type { SimCommandIo } from './sim-command.js';
 import { openSubnetManager } from './subnet-manager-choice.js';
@@ -29,7 +34,10 @@ export const PLAN_USAGE = `Usage: flannel-win plan [-o text|json] [daemon flags.
 
 A dry run with the daemon's own flags (and FLANNELD_* variables): reads the lease store and the
 host, and prints every write the daemon would make (kind, key, create/replace/delete, the fields
-that differ) without making any. No lease is acquired and no network is created.
+that differ) without making any: the own lease, the network, subnet.env, each peer's object,
+with --network-policy each local pod endpoint whose ACLs would change (the cluster is read
+with one list per kind, no watch), and the CNI config. No lease is acquired and no network is
+created.
 Exit codes: 0 the host already matches, 2 there are changes, 1 an error.
 `;
 
@@ -38,10 +46,15 @@ const PLAN_TIMEOUT_MS = 30_000;
 
 export interface PlanResult {
   node: { subnet: string | undefined; publicIp: string; backend: string };
+  /** In the order the daemon makes them: lease, network, subnet.env, peers, endpoint ACLs, CNI config. */
   writes: PlannedWrite[];
   /** Peers the backend cannot use: nothing is written for them (the daemon warns). */
   unusablePeers: Array<{ subnet: string; reason: string }>;
   peers: number;
+  /** With --network-policy in effect and the network present: what the policy controller would find. */
+  policy?: PolicyPlanSummary | undefined;
+  /** What the plan could not look at, and why (e.g. no endpoints on a network still to be created). */
+  notes: string[];
 }
 
 /** Pulls `-o`/`--output` out of the daemon's flags (which do not know it). */
@@ -142,7 +155,23 @@ export async function computePlan(flags: DaemonFlags, env: Readonly<Record<strin
       }
       if (!subnet) writes.push({ kind: 'network', key: netConfig.backendType, op: 'create', fields: ['on the subnet the store allocates'] });
       else writes.push(...preview.networkWrites);
-      if (!(await exists(flags.subnetFile))) writes.push({ kind: 'file', key: flags.subnetFile, op: 'create', fields: ['subnet.env'] });
+      const notes: string[] = [];
+      if (subnet) {
+        const lease = own ?? { enableIpv4: true, enableIpv6: false, subnet, ipv6Subnet: undefined };
+        const subnetEnvWrite = await planSubnetEnv(flags.subnetFile, subnetEnvText(netConfig, lease, preview.mtu, flags.ipMasq));
+        if (subnetEnvWrite) writes.push(subnetEnvWrite);
+      } else {
+        writes.push({ kind: 'file', key: flags.subnetFile, op: (await exists(flags.subnetFile)) ? 'replace' : 'create', fields: ['for the subnet the store allocates'] });
+      }
+      const cni = cniSetupFromFlags(flags, log);
+      const facts = preview.describe();
+      const readyInfo = subnet === undefined ? undefined : { backendType: backend.type, networkName: typeof facts['network'] === 'string' ? facts['network'] : '', clusterCidr: netConfig.network, subnet, nodeIp: external.ifaceAddr };
+      if (cni && flags.sourceVipFile !== '' && backend.type === 'vxlan') {
+        // Reserved as soon as the network exists, before any controller runs.
+        const planned = readyInfo ? await cni.plannedSourceVip(readyInfo) : undefined;
+        if (planned) writes.push(...sourceVipWrites(planned));
+        else writes.push({ kind: 'source-vip', key: flags.cniIpamDataDir, op: 'create', fields: ['a reservation in the subnet the store allocates'] });
+      }
 
       const watcher = new LeaseWatcher(own ?? { subnet, ipv6Subnet: undefined });
       watcher.apply({ kind: 'snapshot', leases });
@@ -157,11 +186,35 @@ export async function computePlan(flags: DaemonFlags, env: Readonly<Record<strin
       const actual = networkExists ? await preview.kind.listActual(signal) : new Map<string, unknown>();
       const peerWrites: PlannedChange[] = planWrites(preview.kind, desired, actual);
       writes.push(...peerWrites);
+
+      let policy: PolicyPlanSummary | undefined;
+      if (networkPolicyEnabled(flags)) {
+        if (networkExists) {
+          const { planPolicyWrites } = await import('./plan-policy.js');
+          const planned = await planPolicyWrites({ flags, env, hns: host.hns, facts: preview.describe(), publicIp: preview.leaseAttrs.publicIp ?? external.extAddr, log, signal });
+          writes.push(...planned.writes);
+          policy = planned.summary;
+        } else {
+          notes.push('NetworkPolicy: the network is still to be created, so no pod endpoint exists yet to write ACLs on');
+        }
+      }
+
+      // Written last by the daemon, once every controller converged.
+      if (cni && flags.cniConfFile !== '') {
+        if (readyInfo) {
+          const planned = await cni.plannedConfig(readyInfo);
+          if (planned) writes.push(cniConfigWrite(planned.path, planned.text, planned.change));
+        } else {
+          writes.push({ kind: 'cni-config', key: flags.cniConfFile, op: (await exists(flags.cniConfFile)) ? 'replace' : 'create', fields: ['for the subnet the store allocates'] });
+        }
+      }
       return {
         node: { subnet: subnet ? formatIp4Net(subnet) : undefined, publicIp: external.extAddr, backend: backend.type },
         writes,
         unusablePeers,
         peers: watcher.size,
+        ...(policy ? { policy } : {}),
+        notes,
       };
     } finally {
       await subnetManager.close().catch(() => undefined);
@@ -188,6 +241,13 @@ export function renderPlan(plan: PlanResult): string {
     for (const field of w.fields) lines.push(`            ${field}`);
   }
   for (const p of plan.unusablePeers) lines.push(`  skipped ${p.subnet}: ${p.reason}`);
+  if (plan.policy) {
+    const p = plan.policy;
+    lines.push(`  NetworkPolicy on node ${p.node}: ${p.localPods} local pod(s), ${p.endpoints} endpoint(s) managed, ${p.policies} policy(ies) in the cluster`);
+    if (p.podsWithoutEndpoint.length > 0) lines.push(`  no endpoint yet (nothing planned until the CNI creates it): ${p.podsWithoutEndpoint.slice(0, 10).join(', ')}${p.podsWithoutEndpoint.length > 10 ? ', …' : ''}`);
+    for (const a of p.ambiguous.slice(0, 10)) lines.push(`  left alone, endpoint not unique: ${a}`);
+  }
+  for (const note of plan.notes) lines.push(`  note: ${note}`);
   const count = (op: string) => plan.writes.filter((w) => w.op === op).length;
   lines.push(`${plan.writes.length} write(s): ${count('create')} create, ${count('replace')} replace, ${count('delete')} delete.`, '');
   return lines.join('\n');

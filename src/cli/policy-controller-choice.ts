@@ -10,6 +10,17 @@ export interface ExtraControllers {
 }
 
 /**
+ * Local pods are those whose spec.nodeName is this node: without a way to learn the name nothing
+ * can be enforced.
+ * @throws FlannelWinError `POLICY_NODE_NAME` when neither NODE_NAME nor POD_NAME and POD_NAMESPACE is set.
+ */
+export function requirePolicyNodeName(env: Readonly<Record<string, string | undefined>>): void {
+  if (!env['NODE_NAME'] && !(env['POD_NAME'] && env['POD_NAMESPACE'])) {
+    throw new FlannelWinError('POLICY_NODE_NAME', 'NetworkPolicy enforcement needs the node name: set NODE_NAME (or POD_NAME and POD_NAMESPACE), or turn it off with --network-policy=false', {});
+  }
+}
+
+/**
  * The NetworkPolicy controller when `--network-policy` is in effect (see networkPolicyEnabled),
  * over its own Kubernetes client built from the same flags as the kube subnet manager's. The
  * Kubernetes modules are imported only then.
@@ -21,10 +32,7 @@ export async function openPolicyControllers(flags: DaemonFlags, env: Readonly<Re
     log.info({ flag: flags.networkPolicy ? 'no Kubernetes API configured' : '--network-policy=false' }, 'NetworkPolicy enforcement off');
     return { factories: [], close: () => undefined };
   }
-  // Local pods are those whose spec.nodeName is this node: without a name nothing can be enforced.
-  if (!env['NODE_NAME'] && !(env['POD_NAME'] && env['POD_NAMESPACE'])) {
-    throw new FlannelWinError('POLICY_NODE_NAME', 'NetworkPolicy enforcement needs the node name: set NODE_NAME (or POD_NAME and POD_NAMESPACE), or turn it off with --network-policy=false', {});
-  }
+  requirePolicyNodeName(env);
   const [{ loadKubeConfig }, { KubeHttpClient }, { watchCluster }, { DEFAULT_KUBE_TIMINGS }, { httpNodeApi }, { resolveNodeName }, { policyController }, { existsSync }] = await Promise.all([
     import('../kube/kube-config.js'),
     import('../kube/kube-http-client.js'),

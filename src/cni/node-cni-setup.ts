@@ -1,9 +1,9 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatIp4Net, type Ip4Net } from '../net/ip.js';
-import { DELEGATE_BY_BACKEND, formatCniConfig, type CniBackend } from './cni-config.js';
-import { writeFileIfChanged, type AtomicWrite } from './file-if-changed.js';
-import { formatSourceVipFile, reserveSourceVip, type SourceVipReservation } from './source-vip.js';
+import { DELEGATE_BY_BACKEND, formatCniConfig, type CniBackend, type CniConfigInput } from './cni-config.js';
+import { fileChangeFor, writeFileIfChanged, type AtomicWrite, type FileChange } from './file-if-changed.js';
+import { formatSourceVipFile, lookUpSourceVip, reserveSourceVip, type SourceVipLookup, type SourceVipReservation } from './source-vip.js';
 
 /** What the daemon knows once the HNS network exists and subnet.env is written. */
 export interface NetworkReadyInfo {
@@ -27,6 +27,24 @@ export interface CniNodeSetupOptions {
   sourceVip?: { ipamDataDir: string; file: string } | undefined;
   writeAtomic: AtomicWrite;
   log: Logger;
+}
+
+/**
+ * What the CNI config is built from, checked: a backend with a delegate, a network name, an IPv4
+ * cluster network and node subnet. Throws naming what is missing.
+ */
+export function cniConfigInput(info: NetworkReadyInfo, options: Pick<CniNodeSetupOptions, 'serviceCidr' | 'ipMasq'>): CniConfigInput {
+  if (!(info.backendType in DELEGATE_BY_BACKEND)) throw new Error(`no CNI delegate for backend ${JSON.stringify(info.backendType)}`);
+  if (info.networkName === '') throw new Error('the backend reported no HNS network name');
+  if (!info.clusterCidr || !info.subnet) throw new Error('the CNI config needs an IPv4 cluster network and node subnet');
+  return {
+    backend: info.backendType as CniBackend,
+    networkName: info.networkName,
+    clusterCidr: info.clusterCidr,
+    serviceCidr: options.serviceCidr,
+    nodeIp: info.nodeIp,
+    ipMasq: options.ipMasq,
+  };
 }
 
 /**
@@ -85,32 +103,49 @@ export class CniNodeSetup {
     if (this.confText !== undefined || (this.vip !== undefined && options.confFile === '')) return;
     if (!info) throw new Error('the HNS network is not set up yet');
     try {
-      if (!(info.backendType in DELEGATE_BY_BACKEND)) throw new Error(`no CNI delegate for backend ${JSON.stringify(info.backendType)}`);
-      const backend = info.backendType as CniBackend;
-      if (info.networkName === '') throw new Error('the backend reported no HNS network name');
-      if (!info.clusterCidr || !info.subnet) throw new Error('the CNI config needs an IPv4 cluster network and node subnet');
-      if (backend === 'vxlan' && options.sourceVip && !this.vip) {
-        const vip = await reserveSourceVip(options.sourceVip.ipamDataDir, info.networkName, info.subnet);
+      const input = cniConfigInput(info, options);
+      if (input.backend === 'vxlan' && options.sourceVip && !this.vip) {
+        // cniConfigInput checked the subnet.
+        const vip = await reserveSourceVip(options.sourceVip.ipamDataDir, info.networkName, info.subnet as Ip4Net);
         if (vip.removedStale.length > 0) options.log.warn({ removed: vip.removedStale, subnet: vip.subnet }, 'removed source-VIP reservations outside the node subnet (the node re-joined with another subnet)');
         const wrote = await writeFileIfChanged(options.sourceVip.file, formatSourceVipFile(vip), options.writeAtomic);
         this.vip = vip;
         options.log.info({ sourceVip: vip.ip, reservation: vip.file, reused: vip.reused, sourceVipFile: options.sourceVip.file, wrote }, 'kube-proxy source VIP reserved in the CNI IPAM store');
       }
-      if (options.confFile !== '') {
-        this.confText = formatCniConfig({
-          backend,
-          networkName: info.networkName,
-          clusterCidr: info.clusterCidr,
-          serviceCidr: options.serviceCidr,
-          nodeIp: info.nodeIp,
-          ipMasq: options.ipMasq,
-        });
-      }
+      if (options.confFile !== '') this.confText = formatCniConfig(input);
       this.lastError = undefined;
     } catch (err) {
       this.lastError = describeError(err);
       throw err;
     }
+  }
+
+  /**
+   * What `run` would do to the CNI config once the network is `info`, by reading only: the same
+   * text (cniConfigInput, formatCniConfig) and the same "does it differ" decision
+   * (fileChangeFor). `undefined` when no config is configured or the file already holds it.
+   */
+  async plannedConfig(info: NetworkReadyInfo): Promise<{ path: string; text: string; change: FileChange } | undefined> {
+    const { confFile } = this.options;
+    if (confFile === '') return undefined;
+    const text = formatCniConfig(cniConfigInput(info, this.options));
+    const change = await fileChangeFor(confFile, text);
+    return change ? { path: confFile, text, change } : undefined;
+  }
+
+  /**
+   * What `networkReady` would do for kube-proxy's source VIP once the network is `info` (vxlan
+   * with a source VIP file), by reading only: the reservation kept, stale ones removed or a new
+   * one taken (lookUpSourceVip), and the source VIP file's text and change. `undefined` when the
+   * daemon would reserve nothing.
+   */
+  async plannedSourceVip(info: NetworkReadyInfo): Promise<{ lookup: SourceVipLookup; file: string; text: string | undefined; change: FileChange | undefined } | undefined> {
+    const { sourceVip } = this.options;
+    if (!sourceVip || cniConfigInput(info, this.options).backend !== 'vxlan') return undefined;
+    const lookup = await lookUpSourceVip(sourceVip.ipamDataDir, info.networkName, info.subnet as Ip4Net);
+    const ip = lookup.keep?.ip ?? lookup.next?.ip;
+    const text = ip === undefined ? undefined : formatSourceVipFile({ ip, subnet: formatIp4Net(lookup.subnet) });
+    return { lookup, file: sourceVip.file, text, change: text === undefined ? undefined : await fileChangeFor(sourceVip.file, text) };
   }
 
   /** For /status. */

@@ -50,6 +50,48 @@ function usable(subnet: Ip4Net, ip: number): boolean {
   return ip4NetContainsIp(subnet, ip) && ip !== first && ip !== ((first + 1) >>> 0) && ip !== last;
 }
 
+/** What the host-local store holds of ours for the node subnet, read without changing it. */
+export interface SourceVipLookup {
+  /** The node subnet, masked. */
+  subnet: Ip4Net;
+  /** `<dataDir>/<network name>`. */
+  dir: string;
+  /** Our reservation inside the subnet, kept. */
+  keep: { ip: string; file: string } | undefined;
+  /** Our reservations outside it (the node re-joined with another podCIDR), to be removed. */
+  stale: { ip: string; file: string }[];
+  /** Without `keep`: the lowest free usable address, the one a reservation would take now. */
+  next: { ip: string; file: string } | undefined;
+}
+
+/**
+ * Reads the host-local store for the source VIP of `nodeSubnet`: which reservation of ours is
+ * kept, which are stale, and (when none is kept) which address a reservation would take now.
+ * Changes nothing; a missing store directory holds nothing. `reserveSourceVip` acts on it, and
+ * `plan` reports it.
+ */
+export async function lookUpSourceVip(dataDir: string, networkName: string, nodeSubnet: Ip4Net): Promise<SourceVipLookup> {
+  const subnet = maskIp4Net(nodeSubnet);
+  const dir = join(dataDir, networkName);
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  const ours = await ownedReservations(entries, dir);
+  const kept = ours.find((r) => usable(subnet, r.ip));
+  const at = (r: { ip: number; name: string }) => ({ ip: formatIp4(r.ip), file: join(dir, r.name) });
+  const stale = ours.filter((r) => r !== kept).map(at);
+  let next: SourceVipLookup['next'];
+  if (!kept) {
+    const taken = new Set(entries);
+    const end = (subnet.ip + ip4NetSize(subnet)) >>> 0;
+    for (let ip = (subnet.ip + 2) >>> 0; ip < end && !next; ip = (ip + 1) >>> 0) {
+      if (usable(subnet, ip) && !taken.has(formatIp4(ip))) next = { ip: formatIp4(ip), file: join(dir, formatIp4(ip)) };
+    }
+  }
+  return { subnet, dir, keep: kept ? at(kept) : undefined, stale, next };
+}
+
 /**
  * Reserves kube-proxy's source VIP in the host-local IPAM store the flannel CNI plugin uses
  * (`<dataDir>/<network name>/<ip>`), so host-local never gives that address to a pod. Keeps an
@@ -59,19 +101,15 @@ function usable(subnet: Ip4Net, ip: number): boolean {
  * race to the same one.
  */
 export async function reserveSourceVip(dataDir: string, networkName: string, nodeSubnet: Ip4Net): Promise<SourceVipReservation> {
-  const subnet = maskIp4Net(nodeSubnet);
+  const { subnet, dir, keep, stale } = await lookUpSourceVip(dataDir, networkName, nodeSubnet);
   const subnetText = formatIp4Net(subnet);
-  const dir = join(dataDir, networkName);
   await mkdir(dir, { recursive: true });
-  const ours = await ownedReservations(await readdir(dir), dir);
-  const keep = ours.find((r) => usable(subnet, r.ip));
   const removedStale: string[] = [];
-  for (const r of ours) {
-    if (r === keep) continue;
-    await rm(join(dir, r.name), { force: true });
-    removedStale.push(formatIp4(r.ip));
+  for (const r of stale) {
+    await rm(r.file, { force: true });
+    removedStale.push(r.ip);
   }
-  if (keep) return { ip: formatIp4(keep.ip), subnet: subnetText, file: join(dir, keep.name), reused: true, removedStale };
+  if (keep) return { ip: keep.ip, subnet: subnetText, file: keep.file, reused: true, removedStale };
 
   const end = (subnet.ip + ip4NetSize(subnet)) >>> 0;
   for (let ip = (subnet.ip + 2) >>> 0; ip < end; ip = (ip + 1) >>> 0) {

@@ -7,7 +7,9 @@ import { createBackend, UnsupportedBackendError } from '../backends/create-backe
 import { selectExternalInterface } from './interface-selection.js';
 import type { NetConfig } from '../config/net-config.js';
 import { NetConfigError } from '../config/parse-net-config.js';
-import { formatSubnetEnv, readSubnetEnv, writeSubnetEnvAtomic } from '../lease/subnet-env.js';
+import { readSubnetEnv, writeSubnetEnvAtomic } from '../lease/subnet-env.js';
+import { writeFileIfChanged } from '../cni/file-if-changed.js';
+import { subnetEnvText } from './subnet-env-text.js';
 import { describeError, FlannelWinError, isAbortError } from '../errors.js';
 import type { HnsClient } from '../hns/client.js';
 import { describeLease } from '../lease/lease-identity.js';
@@ -384,18 +386,13 @@ export class Daemon {
 
   private async writeSubnetEnv(netConfig: NetConfig, network: BackendNetwork<unknown, unknown>): Promise<void> {
     const { options, log } = this.deps;
-    const text = formatSubnetEnv({
-      network: netConfig.enableIpv4 ? netConfig.network : undefined,
-      subnet: network.lease.enableIpv4 ? network.lease.subnet : undefined,
-      ipv6Network: netConfig.enableIpv6 ? netConfig.ipv6Network : undefined,
-      ipv6Subnet: network.lease.enableIpv6 ? network.lease.ipv6Subnet : undefined,
-      mtu: network.mtu,
-      ipMasq: options.ipMasq,
-    });
+    const text = subnetEnvText(netConfig, network.lease, network.mtu, options.ipMasq);
     try {
-      await writeSubnetEnvAtomic(options.subnetFile, text);
+      // Only when the content changes: the CNI plugin reads the file at every pod start (and on
+      // Windows holds it open, which makes a replace retry), and `plan` predicts this decision.
+      const wrote = await writeFileIfChanged(options.subnetFile, text, writeSubnetEnvAtomic);
       this.subnetEnvWritten = true;
-      log.info({ subnetFile: options.subnetFile, mtu: network.mtu }, 'subnet.env written');
+      log.info({ subnetFile: options.subnetFile, mtu: network.mtu, changed: wrote }, wrote ? 'subnet.env written' : 'subnet.env already up to date');
     } catch (err) {
       // flanneld warns and carries on; readiness stays false so the operator sees it.
       log.error({ subnetFile: options.subnetFile, err: describeError(err) }, 'could not write subnet.env; the CNI plugin cannot configure pods');

@@ -11,7 +11,7 @@ import { retryWithBackoff } from '../async/retry.js';
 import { describeError } from '../errors.js';
 import type { HostComputeEndpoint } from '../hns/types.js';
 import type { ClusterEvent } from '../kube/cluster-watch.js';
-import type { PodView } from '../policy/model.js';
+import { compileIntoPlan, loadClusterSnapshot, localPodOf } from '../policy/cluster-snapshot.js';
 import { EndpointAclKind } from '../policy/endpoint-acl-kind.js';
 import { EndpointAclPlan } from '../policy/endpoint-acl-plan.js';
 import { PolicyState } from '../policy/policy-state.js';
@@ -42,9 +42,24 @@ export function policyController(options: PolicyControllerOptions): ControllerFa
   return (ctx) => createPolicyController(options, ctx);
 }
 
-function describeString(network: ControllerContext['network'], key: string): string | undefined {
-  const value = network.describe()[key];
+function describeString(facts: Record<string, unknown>, key: string): string | undefined {
+  const value = facts[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The node's own addresses, always allowed both ways: the lease's PublicIP, and from the
+ * backend's facts (BackendNetwork.describe) the host-gw bridge endpoint's and the vxlan
+ * management address. `plan` passes the facts its preview knows.
+ */
+export function policyNodeIps(publicIp: string | undefined, facts: Record<string, unknown>): string[] {
+  const ips = [publicIp, describeString(facts, 'endpointIp'), describeString(facts, 'managementIp')];
+  return [...new Set(ips.filter((ip): ip is string => ip !== undefined && ip !== ''))];
+}
+
+/** The daemon's own host endpoint (host-gw `<name>_ep`), which is never a pod's. */
+export function policyHostEndpointName(facts: Record<string, unknown>): string | undefined {
+  return describeString(facts, 'endpoint');
 }
 
 function createPolicyController(options: PolicyControllerOptions, ctx: ControllerContext): Controller {
@@ -52,8 +67,8 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
   const { network, metrics, hns } = ctx;
   const log = ctx.log.child({ controller: name });
   const wait: EndpointWaitOptions = { ...DEFAULT_ENDPOINT_WAIT, ...options.endpointWait };
-  const networkId = (): string => describeString(network, 'networkId') ?? '';
-  const plan = new EndpointAclPlan({ networkId, hostEndpointName: () => describeString(network, 'endpoint') });
+  const networkId = (): string => describeString(network.describe(), 'networkId') ?? '';
+  const plan = new EndpointAclPlan({ networkId, hostEndpointName: () => policyHostEndpointName(network.describe()) });
   const foreign = new Map<string, number>();
   const problems = new Map<string, readonly string[]>();
   const policies = new Set<string>();
@@ -84,20 +99,14 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
   metrics.controllerConverged.set({ controller: name }, 0);
 
   function nodeIps(): string[] {
-    const ips = [ctx.ownLease().attrs.publicIp, describeString(network, 'endpointIp'), describeString(network, 'managementIp')];
-    return [...new Set(ips.filter((ip): ip is string => ip !== undefined && ip !== ''))];
-  }
-
-  function localPod(view: PodView): Parameters<EndpointAclPlan['setPod']>[1] {
-    return view.nodeName === nodeName ? { key: `${view.namespace}/${view.name}`, ips: view.ips, hostNetwork: view.hostNetwork } : undefined;
+    return policyNodeIps(ctx.ownLease().attrs.publicIp, network.describe());
   }
 
   /** Recompiles pods; once live, hands each changed endpoint list to the reconciler. */
   function recompile(pods: Iterable<string>): void {
     if (!state) return;
     const started = performance.now();
-    for (const pod of pods) {
-      const change = plan.setCompiled(pod, state.compile(pod)?.acls);
+    for (const { change } of compileIntoPlan(state, plan, pods)) {
       if (change && phase === 'live') reconciler.setDesired(change.endpointId, change.acls);
     }
     metrics.policyCompileSeconds.observe((performance.now() - started) / 1000);
@@ -158,21 +167,12 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
     let matchChanged = false;
     if (event.type === 'snapshot') {
       // Delivered once, after the first listing of every kind.
-      const all = new Set<string>();
-      for (const ns of event.views.namespaces.values()) state.applyNamespace({ type: 'upsert', view: ns });
-      for (const pod of event.views.pods.values()) {
-        state.applyPod({ type: 'upsert', view: pod });
-        const local = localPod(pod);
-        if (local) matchChanged = plan.setPod(local.key, local) || matchChanged;
-      }
-      for (const [key, policy] of event.views.policies) applyPolicy({ type: 'upsert', view: policy }, key);
+      ({ pods, matchChanged } = loadClusterSnapshot(event.views, { state, plan, nodeName: nodeName!, applyPolicy }));
       for (const key of event.views.policies.keys()) policies.add(key);
-      for (const pod of state.localPods()) all.add(pod);
-      pods = all;
       if (phase === 'watching') phase = 'starting';
     } else if (event.kind === 'Pod') {
       pods = state.applyPod(event.type === 'upsert' ? { type: 'upsert', view: event.object } : { type: 'delete', namespace: event.previous.namespace, name: event.previous.name });
-      matchChanged = plan.setPod(event.key, event.type === 'upsert' ? localPod(event.object) : undefined);
+      matchChanged = plan.setPod(event.key, event.type === 'upsert' ? localPodOf(event.object, nodeName) : undefined);
     } else if (event.kind === 'Namespace') {
       pods = state.applyNamespace(event.type === 'upsert' ? { type: 'upsert', view: event.object } : { type: 'delete', name: event.previous.name });
     } else {

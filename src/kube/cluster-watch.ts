@@ -42,11 +42,22 @@ export interface ClusterWatchOptions {
   readonly pageSize?: number | undefined;
 }
 
-const RESOURCES = {
+/** Where each kind is listed and watched (all namespaces). */
+export const CLUSTER_RESOURCES = {
   Pod: { path: '/api/v1/pods', what: 'pods' },
   Namespace: { path: '/api/v1/namespaces', what: 'namespaces' },
   NetworkPolicy: { path: '/apis/networking.k8s.io/v1/networkpolicies', what: 'networkpolicies' },
 } as const satisfies Record<ClusterKind, WatchedResource>;
+
+/** How each kind's raw objects become views, keyed and compared: one reading for the watch and a one-off list. */
+export function clusterViewReaders(): { [K in ClusterKind]: ViewReader<ClusterViewTypes[K]> } {
+  const pools = newViewPools();
+  return {
+    Pod: { read: (raw) => readPod(raw, pools), key: (pod) => `${pod.namespace}/${pod.name}`, same: samePod },
+    Namespace: { read: (raw) => readNamespace(raw, pools), key: (ns) => ns.name, same: sameNamespace },
+    NetworkPolicy: { read: readNetworkPolicy, key: (policy) => `${policy.namespace}/${policy.name}`, same: samePolicy },
+  };
+}
 
 /**
  * Watches Pods and NetworkPolicies of all namespaces, and Namespaces, keeping per object only
@@ -57,22 +68,18 @@ const RESOURCES = {
  */
 export async function watchCluster(options: ClusterWatchOptions, onEvent: (event: ClusterEvent) => void, signal: AbortSignal): Promise<void> {
   const { log } = options;
-  const pools = newViewPools();
+  const readers = clusterViewReaders();
   const stores: { [K in ClusterKind]: ViewStore<ClusterViewTypes[K]> } = {
-    Pod: store('Pod', { read: (raw) => readPod(raw, pools), key: (pod) => `${pod.namespace}/${pod.name}`, same: samePod }),
-    Namespace: store('Namespace', { read: (raw) => readNamespace(raw, pools), key: (ns) => ns.name, same: sameNamespace }),
-    NetworkPolicy: store('NetworkPolicy', {
-      read: readNetworkPolicy,
-      key: (policy) => `${policy.namespace}/${policy.name}`,
-      same: samePolicy,
-    }),
+    Pod: store('Pod', readers.Pod),
+    Namespace: store('Namespace', readers.Namespace),
+    NetworkPolicy: store('NetworkPolicy', readers.NetworkPolicy),
   };
 
   function store<K extends ClusterKind>(kind: K, reader: ViewReader<ClusterViewTypes[K]>): ViewStore<ClusterViewTypes[K]> {
     return new ViewStore<ClusterViewTypes[K]>(reader, {
       onChange: (change) => deliver({ ...change, kind } as ClusterEvent),
       onSynced: () => {
-        log.info({ kind, objects: stores[kind].views.size }, `Listed ${RESOURCES[kind].what}`);
+        log.info({ kind, objects: stores[kind].views.size }, `Listed ${CLUSTER_RESOURCES[kind].what}`);
         if (!(Object.values(stores) as ViewStore<unknown>[]).every((s) => s.synced)) return;
         for (const s of Object.values(stores) as ViewStore<unknown>[]) s.live = true;
         deliver({ type: 'snapshot', views: { pods: stores.Pod.views, namespaces: stores.Namespace.views, policies: stores.NetworkPolicy.views } });
@@ -93,9 +100,9 @@ export async function watchCluster(options: ClusterWatchOptions, onEvent: (event
   }
 
   await Promise.all(
-    (Object.keys(RESOURCES) as ClusterKind[]).map((kind) =>
+    (Object.keys(CLUSTER_RESOURCES) as ClusterKind[]).map((kind) =>
       runListWatch(
-        { client: options.client, resource: RESOURCES[kind], timings: options.timings, log, signal, pageSize: options.pageSize },
+        { client: options.client, resource: CLUSTER_RESOURCES[kind], timings: options.timings, log, signal, pageSize: options.pageSize },
         stores[kind] as ViewStore<unknown>,
       ),
     ),

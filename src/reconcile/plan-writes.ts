@@ -5,7 +5,7 @@
  * @module
  */
 import { orderChanges, planChange } from './change-plan.js';
-import type { ResourceKind } from './resource-kind.js';
+import type { Change, ResourceKind } from './resource-kind.js';
 
 /** One write of a dry run, with what differs. */
 export interface PlannedChange {
@@ -43,23 +43,35 @@ export function fieldDiff(before: unknown, after: unknown): string[] {
   return paths.filter((p) => show(a.get(p)) !== show(b.get(p))).map((p) => `${p || '(value)'}: ${show(a.get(p))} -> ${show(b.get(p))}`);
 }
 
-function describe(value: unknown): string[] {
+/** Every leaf of a value as "path: value" (what a create would hold). */
+export function fieldList(value: unknown): string[] {
   return [...leaves(value, '', new Map())].map(([p, v]) => `${p || '(value)'}: ${show(v)}`);
 }
 
 /**
  * The writes the reconciler of `kind` would make to turn `actual` into `desired`, with the
  * desired state complete (deletions allowed, as after the first lease snapshot), in the order
- * a batch goes out (removals, replacements, additions), keys sorted within each.
+ * a batch goes out (removals, replacements, additions), keys sorted within each. `fields`
+ * words a change where the leaf-by-leaf difference would not read well (whole ACL lists).
  */
-export function planWrites<D, A>(kind: Pick<ResourceKind<D, A>, 'name' | 'matches' | 'toActual'>, desired: ReadonlyMap<string, D>, actual: ReadonlyMap<string, A>): PlannedChange[] {
+export function planWrites<D, A>(
+  kind: Pick<ResourceKind<D, A>, 'name' | 'matches' | 'toActual'>,
+  desired: ReadonlyMap<string, D>,
+  actual: ReadonlyMap<string, A>,
+  fields?: (change: Change<D, A>) => string[],
+): PlannedChange[] {
   const keys = [...new Set([...desired.keys(), ...actual.keys()])].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   const changes = keys.flatMap((key) => planChange(kind, key, desired.get(key), actual.get(key), true) ?? []);
   return orderChanges(changes).map((change) => ({
     kind: kind.name,
     key: change.key,
     op: change.op,
-    fields:
-      change.op === 'replace' ? fieldDiff(change.actual, kind.toActual(change.desired)) : change.op === 'create' ? describe(kind.toActual(change.desired)) : describe(change.actual),
+    fields: fields
+      ? fields(change)
+      : change.op === 'replace'
+        ? fieldDiff(change.actual, kind.toActual(change.desired))
+        : change.op === 'create'
+          ? fieldList(kind.toActual(change.desired))
+          : fieldList(change.actual),
   }));
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdir, mkdtemp, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatSourceVipFile, reserveSourceVip } from '../../src/cni/source-vip.js';
+import { formatSourceVipFile, lookUpSourceVip, reserveSourceVip } from '../../src/cni/source-vip.js';
 import { parseIp4Net } from '../../src/net/ip.js';
 
 const subnet = parseIp4Net('10.244.3.0/24');
@@ -44,6 +44,24 @@ test('a reservation from an old subnet is removed and a new one made in the curr
   t.is(vip.ip, '10.244.3.2');
   t.deepEqual(vip.removedStale, ['10.244.9.2']);
   t.deepEqual((await readdir(join(dir, 'flannel.4096'))).sort(), ['10.244.3.2']);
+});
+
+test('the look-up changes nothing and names what the reservation then does', async (t) => {
+  const dir = await store();
+  t.deepEqual(await lookUpSourceVip(dir, 'flannel.4096', subnet), { subnet, dir: join(dir, 'flannel.4096'), keep: undefined, stale: [], next: { ip: '10.244.3.2', file: join(dir, 'flannel.4096', '10.244.3.2') } });
+  t.deepEqual(await readdir(dir), [], 'no network directory was created');
+
+  await mkdir(join(dir, 'flannel.4096'));
+  await writeFile(join(dir, 'flannel.4096', '10.244.9.2'), 'kube-proxy\r\nsource-vip');
+  await writeFile(join(dir, 'flannel.4096', '10.244.3.2'), 'pod\r\neth0');
+  const before = await lookUpSourceVip(dir, 'flannel.4096', subnet);
+  t.deepEqual(before.stale, [{ ip: '10.244.9.2', file: join(dir, 'flannel.4096', '10.244.9.2') }]);
+  t.deepEqual(before.next?.ip, '10.244.3.3');
+  t.deepEqual((await readdir(join(dir, 'flannel.4096'))).sort(), ['10.244.3.2', '10.244.9.2']);
+  const vip = await reserveSourceVip(dir, 'flannel.4096', subnet);
+  t.deepEqual([vip.ip, vip.removedStale], [before.next!.ip, ['10.244.9.2']]);
+  const after = await lookUpSourceVip(dir, 'flannel.4096', subnet);
+  t.deepEqual([after.keep?.ip, after.stale, after.next], ['10.244.3.3', [], undefined]);
 });
 
 test('a full subnet is an error naming the subnet and the store', async (t) => {

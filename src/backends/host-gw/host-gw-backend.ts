@@ -153,6 +153,9 @@ export class HostGwBackend implements Backend {
         networkExists: false,
         decide: (peer) => decidePeerRoute(peer, decideCtx),
         leaseAttrs,
+        // The new vSwitch's vEthernet keeps the adapter's MTU.
+        mtu: external.iface.mtu,
+        describe: () => ({ network: config.name, endpoint: endpointName, endpointIp }),
         networkWrites: [
           { kind: 'network', key: config.name, op: existing ? 'replace' : 'create', fields: [...(verdict?.notes ?? []), ...wanted] },
           { kind: 'endpoint', key: endpointName, op: 'create', fields: [`IpAddress: ${endpointIp}`, 'attached to the host'] },
@@ -160,7 +163,7 @@ export class HostGwBackend implements Backend {
       };
     }
     const networkId = existing.ID ?? '';
-    const routeIface = (await routes.listInterfaces()).find((i) => i.ipv4Addresses.includes(external.ifaceAddr)) ?? external.iface;
+    const routeIface = (await routes.listInterfaces()).find((i) => i.up && i.ipv4Addresses.includes(external.ifaceAddr)) ?? external.iface;
     const decideCtx: HostRouteContext = { interfaceIndex: routeIface.index, segments: segmentsOf(routeIface, allRoutes) };
     const endpoints = (await hns.listEndpoints({ name: endpointName })).filter((e) => e.Name === endpointName);
     const usable = endpoints.filter((e) => judgeBridgeEndpoint(e, networkId, ownSubnet).action === 'keep');
@@ -173,6 +176,8 @@ export class HostGwBackend implements Backend {
       decide: (peer) => decidePeerRoute(peer, decideCtx),
       leaseAttrs,
       networkWrites,
+      mtu: routeIface.mtu,
+      describe: () => ({ network: config.name, networkId, endpoint: endpointName, endpointId: usable[0]?.ID, endpointIp, mtu: routeIface.mtu }),
     };
   }
 

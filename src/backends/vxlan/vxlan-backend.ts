@@ -6,7 +6,7 @@ import { DEFAULT_BACKEND_TIMINGS } from '../backend.js';
 import { encodeVxlanBackendData } from './backend-data.js';
 import { parseVxlanConfig } from './config.js';
 import { OverlayNetworkKeeper, VxlanSetupError, type OverlayState } from './overlay-keeper.js';
-import { drMacOf, hasHostRoute, judgeExistingOverlay, type OverlayNetworkParams } from './overlay-network.js';
+import { drMacOf, hasHostRoute, judgeExistingOverlay, providerAddressOf, type OverlayNetworkParams } from './overlay-network.js';
 import { RemoteSubnetRouteKind, type ActualRemoteRoute } from './remote-subnet-route-kind.js';
 import { decidePeerRoute, type RemoteSubnetRouteSpec } from './remote-subnet-route.js';
 
@@ -99,22 +99,35 @@ export class VxlanBackend implements Backend {
   }
 
   async preview(ownSubnet: Ip4Net): Promise<BackendPreview> {
-    const { hns, external } = this.ctx;
+    const { hns, routes, external } = this.ctx;
     const config = parseVxlanConfig(this.ctx.netConfig.backend);
     const params: OverlayNetworkParams = { name: config.name, subnet: ownSubnet, vni: config.vni, adapterName: external.iface.name };
     const wanted = [`Type: Overlay`, `subnet: ${formatIp4Net(ownSubnet)}`, `VSID: ${config.vni}`, `adapter: ${external.iface.name}`];
     const existing = await hns.getNetworkByName(config.name);
     const networkId = existing?.ID ?? '';
-    const base = { decide: decidePeerRoute, leaseAttrs: { publicIp: external.extAddr, backendType: 'vxlan' }, kind: new RemoteSubnetRouteKind(hns, () => networkId) };
+    const base = {
+      decide: decidePeerRoute,
+      leaseAttrs: { publicIp: external.extAddr, backendType: 'vxlan' },
+      kind: new RemoteSubnetRouteKind(hns, () => networkId),
+      // A new vSwitch keeps the adapter's MTU and its address (the provider address).
+      mtu: external.iface.mtu - VXLAN_OVERHEAD,
+      describe: () => ({ network: config.name, vni: config.vni, managementIp: external.ifaceAddr }),
+    };
     if (!existing) return { ...base, networkExists: false, networkWrites: [{ kind: 'network', key: config.name, op: 'create', fields: wanted }] };
     const verdict = judgeExistingOverlay(existing, params);
     if (!verdict.adopt) return { ...base, networkExists: false, networkWrites: [{ kind: 'network', key: config.name, op: 'replace', fields: [...verdict.notes, ...wanted] }] };
     const networkWrites: PlannedWrite[] = hasHostRoute(existing) ? [] : [{ kind: 'network-policy', key: `${config.name}/HostRoute`, op: 'create', fields: ['Type: HostRoute'] }];
     const drMac = drMacOf(existing);
+    // As OverlayNetworkKeeper.ensure finds them for an adopted network.
+    const managementIp = providerAddressOf(existing) ?? external.ifaceAddr;
+    const iface = (await routes.listInterfaces()).find((i) => i.up && i.ipv4Addresses.includes(managementIp)) ?? external.iface;
+    const mtu = iface.mtu - VXLAN_OVERHEAD;
     return {
       ...base,
       networkExists: true,
       networkWrites,
+      mtu,
+      describe: () => ({ network: config.name, networkId, vni: config.vni, vtepMac: drMac, managementIp, mtu }),
       leaseAttrs: { ...base.leaseAttrs, ...(drMac ? { backendData: encodeVxlanBackendData({ vni: config.vni, vtepMac: drMac }) } : {}) },
     };
   }
