@@ -26,24 +26,33 @@ export interface SliceOptions {
  * checked every 64 items since reading the clock costs more than a cheap visit, or by count).
  * Throws the signal's reason when it is aborted between slices.
  *
- * An iterable that is not an array is copied into one first, so what is visited is the items
- * as they were at the call (a Map may change between slices), and no iterator result object is
- * allocated per item: at 20,000 keys those were most of a resync's garbage.
+ * An array is walked by index; any other iterable lazily, as it yields (a generator that scans
+ * a large text then scans it slice by slice). To walk a Map's keys as they were at the call,
+ * and without one iterator result object per key, pass `Array.from(map.keys())`.
  */
-export async function forEachInSlices<T>(items: readonly T[] | Iterable<T>, visit: (item: T) => void, options: SliceOptions = {}): Promise<void> {
-  const list: readonly T[] = Array.isArray(items) ? items : Array.from(items);
+export async function forEachInSlices<T>(items: Iterable<T>, visit: (item: T) => void, options: SliceOptions = {}): Promise<void> {
   const maxItems = options.maxItems ?? Number.POSITIVE_INFINITY;
   const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   let inSlice = 0;
   let sliceStart = performance.now();
-  for (let i = 0; i < list.length; i++) {
-    visit(list[i]!);
-    inSlice++;
-    if (inSlice >= maxItems || ((inSlice & 63) === 0 && performance.now() - sliceStart >= sliceMs)) {
-      await yieldToEventLoop();
-      options.signal?.throwIfAborted();
-      inSlice = 0;
-      sliceStart = performance.now();
+  const endOfSlice = async (): Promise<void> => {
+    await yieldToEventLoop();
+    options.signal?.throwIfAborted();
+    inSlice = 0;
+    sliceStart = performance.now();
+  };
+  if (Array.isArray(items)) {
+    const list = items as readonly T[];
+    for (let i = 0; i < list.length; i++) {
+      visit(list[i]!);
+      inSlice++;
+      if (inSlice >= maxItems || ((inSlice & 63) === 0 && performance.now() - sliceStart >= sliceMs)) await endOfSlice();
     }
+    return;
+  }
+  for (const item of items) {
+    visit(item);
+    inSlice++;
+    if (inSlice >= maxItems || ((inSlice & 63) === 0 && performance.now() - sliceStart >= sliceMs)) await endOfSlice();
   }
 }

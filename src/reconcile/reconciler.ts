@@ -418,9 +418,9 @@ export class Reconciler<D, A> {
       // Sliced: events applied between slices go through setDesired against the new cache. The
       // keys compared are those known when the comparison starts; a key an event adds or removes
       // meanwhile is queued by that event, and a removed one compared later plans its delete.
-      await this.#inSlices(this.#desired.keys(), consider, signal);
+      await this.#inSlices(Array.from(this.#desired.keys()), consider, signal);
       if (this.#desiredSynced) {
-        await this.#inSlices(this.#actual.keys(), (key) => {
+        await this.#inSlices(Array.from(this.#actual.keys()), (key) => {
           if (!this.#desired.has(key)) consider(key);
         }, signal);
       }
@@ -433,7 +433,7 @@ export class Reconciler<D, A> {
   }
 
   /** Calls `visit` for each key, yielding to the event loop every slice (by count or by time). */
-  #inSlices(keys: Iterable<string>, visit: (key: string) => void, signal: AbortSignal): Promise<void> {
+  #inSlices(keys: readonly string[], visit: (key: string) => void, signal: AbortSignal): Promise<void> {
     return forEachInSlices(keys, visit, { signal, maxItems: this.#resyncSliceKeys });
   }
 

@@ -1,4 +1,6 @@
+import { forEachInSlices } from '../../async/in-slices.js';
 import { FlannelWinError } from '../../errors.js';
+import { jsonObjectParts } from '../../json/json-object-parts.js';
 import { isGuid, normalizeGuid } from '../guid.js';
 import type { HostComputeEndpoint, HostComputeNetwork } from '../types.js';
 
@@ -42,15 +44,44 @@ function parseObject(call: string, text: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Above this many characters a document is parsed policy by policy, giving the event loop back
+ * between slices: an overlay network carries one RemoteSubnetRoute per peer (~180 characters
+ * each, ~3.6 MB at 20,000 peers, tens of milliseconds for one JSON.parse), an endpoint up to
+ * thousands of ACLs.
+ */
+export const SLICED_PARSE_CHARS = 64 * 1024;
+
+/**
+ * Parses a properties document as JSON.parse would, but the elements of its `Policies` array
+ * one at a time, in slices (`sliceItems` caps a slice's element count, for tests).
+ */
+async function parseObjectInSlices(call: string, text: string, sliceItems?: number): Promise<Record<string, unknown>> {
+  if (text.length < SLICED_PARSE_CHARS && sliceItems === undefined) return parseObject(call, text);
+  const fields: Record<string, unknown> = {};
+  let policies: unknown[] = [];
+  try {
+    await forEachInSlices(jsonObjectParts(text, 'Policies'), (part) => {
+      if (part.kind === 'member') fields[part.name] = part.value;
+      else if (part.kind === 'array') fields[part.name] = policies = [];
+      else policies.push(JSON.parse(part.text));
+    }, sliceItems === undefined ? {} : { maxItems: sliceItems });
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new HcnDocumentError(call, 'properties are not a JSON object', text);
+    throw err;
+  }
+  return fields;
+}
+
 /** HNS leaves `Type` out for NAT networks (mode 0); hcsshim fills in NAT, and so do we. */
-export function parseNetwork(call: string, text: string): HostComputeNetwork {
-  const fields = parseObject(call, text);
+export async function parseNetwork(call: string, text: string, sliceItems?: number): Promise<HostComputeNetwork> {
+  const fields = await parseObjectInSlices(call, text, sliceItems);
   if (fields['Type'] === undefined) fields['Type'] = 'NAT';
   return fields as unknown as HostComputeNetwork;
 }
 
-export function parseEndpoint(call: string, text: string): HostComputeEndpoint {
-  return parseObject(call, text) as unknown as HostComputeEndpoint;
+export async function parseEndpoint(call: string, text: string, sliceItems?: number): Promise<HostComputeEndpoint> {
+  return (await parseObjectInSlices(call, text, sliceItems)) as unknown as HostComputeEndpoint;
 }
 
 /** HcnEnumerate* output: a JSON array of GUID strings (an empty result may come back as no text). */

@@ -75,7 +75,7 @@ export class HcnClient implements HnsClient {
     const handle = await this.api.createNetwork(ZERO_GUID, networkCreateDocument(network));
     const context = { networkName: network.Name };
     try {
-      return parseNetwork('HcnQueryNetworkProperties', await this.api.queryNetworkProperties(handle, queryText(defaultQuery()), context));
+      return await parseNetwork('HcnQueryNetworkProperties', await this.api.queryNetworkProperties(handle, queryText(defaultQuery()), context));
     } finally {
       await this.api.closeNetwork(handle, context);
     }
@@ -113,7 +113,7 @@ export class HcnClient implements HnsClient {
     return this.withNetwork(netId, async (network) => {
       const handle = await this.api.createEndpoint(network, ZERO_GUID, settings, context);
       try {
-        return parseEndpoint('HcnQueryEndpointProperties', await this.api.queryEndpointProperties(handle, queryText(defaultQuery()), context));
+        return await parseEndpoint('HcnQueryEndpointProperties', await this.api.queryEndpointProperties(handle, queryText(defaultQuery()), context));
       } finally {
         await this.api.closeEndpoint(handle, context);
       }
@@ -147,7 +147,7 @@ export class HcnClient implements HnsClient {
   private async readEndpoint(endpointId: string, query: string): Promise<HostComputeEndpoint> {
     const handle = await this.api.openEndpoint(endpointId);
     try {
-      return parseEndpoint('HcnQueryEndpointProperties', await this.api.queryEndpointProperties(handle, query, { endpointId }));
+      return await parseEndpoint('HcnQueryEndpointProperties', await this.api.queryEndpointProperties(handle, query, { endpointId }));
     } finally {
       await this.api.closeEndpoint(handle, { endpointId });
     }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { endpointCreateDocument, HcnDocumentError, networkCreateDocument, parseEndpoint, parseIdList, parseNetwork } from '../../../src/hns/hcn/documents.js';
 import { SCHEMA_V2 } from '../../../src/hns/types.js';
 
@@ -20,18 +21,44 @@ test('endpoint create document binds the network last and never carries HostComp
   t.is(doc, '{"Name":"ep","SchemaVersion":{"Major":2,"Minor":0},"HostComputeNetwork":"net-1"}');
 });
 
-test('a network without Type is NAT; other fields pass through untouched', (t) => {
-  const parsed = parseNetwork('q', '{"ID":"x","Name":"nat","Unknown":{"a":1}}');
+test('a network without Type is NAT; other fields pass through untouched', async (t) => {
+  const parsed = await parseNetwork('q', '{"ID":"x","Name":"nat","Unknown":{"a":1}}');
   t.is(parsed.Type, 'NAT');
   t.deepEqual((parsed as unknown as Record<string, unknown>)['Unknown'], { a: 1 });
-  t.is(parseNetwork('q', '{"Name":"o","Type":"Overlay"}').Type, 'Overlay');
+  t.is((await parseNetwork('q', '{"Name":"o","Type":"Overlay"}')).Type, 'Overlay');
 });
 
-test('properties that are not a JSON object are an HcnDocumentError naming the call', (t) => {
-  const err = t.throws(() => parseEndpoint('HcnQueryEndpointProperties', 'nope'), { instanceOf: HcnDocumentError });
+test('properties that are not a JSON object are an HcnDocumentError naming the call', async (t) => {
+  const err = await t.throwsAsync(parseEndpoint('HcnQueryEndpointProperties', 'nope'), { instanceOf: HcnDocumentError });
   t.is(err?.code, 'HNS_BAD_DOCUMENT');
   t.regex(err?.message ?? '', /^HcnQueryEndpointProperties: /);
-  t.throws(() => parseNetwork('q', '[1]'), { instanceOf: HcnDocumentError });
+  await t.throwsAsync(parseNetwork('q', '[1]'), { instanceOf: HcnDocumentError });
+  // Parsed in slices, the same input is refused the same way, a bad policy included.
+  await t.throwsAsync(parseEndpoint('HcnQueryEndpointProperties', 'nope', 10), { instanceOf: HcnDocumentError });
+  await t.throwsAsync(parseNetwork('q', '{"Name":"o","Policies":[{"Type":"HostRoute"},{"Type":01}]}', 10), { instanceOf: HcnDocumentError });
+  await t.throwsAsync(parseNetwork('q', '{"Name":"o","Policies":[]} x', 10), { instanceOf: HcnDocumentError });
+});
+
+test('a document parsed in slices is what JSON.parse gives, and the event loop runs in between', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.dictionary(fc.string().filter((k) => k !== 'Policies' && k !== '__proto__'), fc.jsonValue(), { maxKeys: 4 }), fc.array(fc.jsonValue(), { maxLength: 40 }), fc.boolean(), async (fields, policies, pretty) => {
+      const doc = { Type: 'Overlay', ...fields, Policies: policies };
+      const text = pretty ? JSON.stringify(doc, null, 2) : JSON.stringify(doc);
+      t.deepEqual(await parseNetwork('q', text, 7), JSON.parse(text));
+    }),
+  );
+  const routes = Array.from({ length: 1000 }, (_, i) => ({ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: `10.244.${i % 256}.0/24`, IsolationId: 4096 } }));
+  let turns = 0;
+  let ticking = true;
+  const tick = (): void => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const parsed = await parseNetwork('q', JSON.stringify({ Name: 'flannel.4096', Type: 'Overlay', Policies: routes }), 100);
+  ticking = false;
+  t.is(parsed.Policies?.length, 1000);
+  t.true(turns >= 9, `the event loop turned ${turns} times during the parse`);
 });
 
 test('ID lists: JSON array of GUIDs, normalised; empty or null is none', (t) => {
