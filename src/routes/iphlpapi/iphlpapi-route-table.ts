@@ -1,3 +1,4 @@
+import { forEachInSlices } from '../../async/in-slices.js';
 import { FlannelWinError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import {
@@ -53,10 +54,11 @@ export class IphlpapiRouteTable implements RouteTable {
     try {
       const count = koffi.decode(table, 'uint32_t') as number;
       const routes: HostRoute[] = [];
-      for (let i = 0; i < count; i++) {
+      // Sliced: a host-gw node holds one route per peer, and each row is decoded field by field.
+      await forEachInSlices(rowIndexes(count), (i) => {
         const route = decodeRouteRow(koffi, layout, table, i, family);
         if (route) routes.push(route);
-      }
+      });
       return routes;
     } finally {
       this.#lib.FreeMibTable(table);
@@ -164,4 +166,8 @@ function routeError(
   detail?: string,
 ): RouteError {
   return new RouteError(code, call, win32Code, detail ?? MESSAGES[code], context);
+}
+
+function* rowIndexes(count: number): Generator<number, void, undefined> {
+  for (let i = 0; i < count; i++) yield i;
 }
