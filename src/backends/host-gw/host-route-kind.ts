@@ -58,10 +58,17 @@ export class HostRouteKind implements ResourceKind<HostRouteSpec, ActualHostRout
     this.ownSubnet = maskIp4Net(options.ownSubnet);
   }
 
-  async listActual(signal?: AbortSignal): Promise<Map<string, ActualHostRoute>> {
+  async listActual(signal?: AbortSignal, previous?: ReadonlyMap<string, ActualHostRoute>): Promise<Map<string, ActualHostRoute>> {
     const actual = new Map<string, ActualHostRoute>();
+    const interfaceIndex = this.interfaceIndexOf();
     // Sliced: the route table holds one route per peer, 20,000 of them in a large cluster.
     await forEachInSlices(await this.routes.listRoutes('ipv4'), (route) => {
+      const known = previous?.get(route.destination);
+      if (known !== undefined && known.others.length === 0 && route.interfaceIndex === interfaceIndex && sameRouteFields(known, route) && !actual.has(route.destination)) {
+        // Windows still holds exactly the route we knew: keep that entry (no garbage per route).
+        actual.set(route.destination, known);
+        return;
+      }
       const owned = this.owned(route);
       if (!owned) return;
       const entry = actual.get(owned.destination);
@@ -138,4 +145,8 @@ export class HostRouteKind implements ResourceKind<HostRouteSpec, ActualHostRout
       throw err;
     }
   }
+}
+
+function sameRouteFields(a: HostRoute, b: HostRoute): boolean {
+  return a.destination === b.destination && a.nextHop === b.nextHop && a.interfaceIndex === b.interfaceIndex && a.metric === b.metric && a.protocol === b.protocol;
 }

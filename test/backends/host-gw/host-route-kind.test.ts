@@ -98,3 +98,28 @@ test('other route errors are raised with their code', async (t) => {
   const err = await t.throwsAsync(kind.apply([{ op: 'create', key: desired.destination, desired }], signal));
   t.is((err as RouteError).code, 'ROUTE_ACCESS_DENIED');
 });
+
+test('a relisting keeps the entries Windows still holds unchanged, and reads anew what changed or moved', async (t) => {
+  const { table, kind } = setup([route('10.244.2.0/24', '10.0.0.12', IF, 256, 3), route('10.244.4.0/24', '10.0.0.14', IF)]);
+  const first = await kind.listActual(signal);
+  const again = await kind.listActual(signal, first);
+  t.is(again.get('10.244.2.0/24'), first.get('10.244.2.0/24'), 'an unchanged route keeps its entry');
+  t.is(again.get('10.244.4.0/24'), first.get('10.244.4.0/24'));
+
+  // Someone changes one next hop and adds a second route for the other destination.
+  table.routes.splice(0, table.routes.length, route('10.244.2.0/24', '10.0.0.13', IF, 256, 3), route('10.244.4.0/24', '10.0.0.14', IF), route('10.244.4.0/24', '10.0.0.15', IF));
+  const changed = await kind.listActual(signal, again);
+  t.like(changed.get('10.244.2.0/24'), { nextHop: '10.0.0.13' });
+  t.deepEqual(changed.get('10.244.4.0/24')?.others.map((r) => r.nextHop), ['10.0.0.15'], 'the duplicate is still seen');
+  t.deepEqual(again.get('10.244.4.0/24')?.others, [], 'the kept entry itself is never edited');
+});
+
+test('a known route on an interface that is no longer ours is not kept', async (t) => {
+  let index = IF;
+  const table = new FakeRouteTable({ interfaces: [netInterface(IF, 'vEthernet (Ethernet)', '10.0.0.5'), netInterface(11, 'vEthernet (Ethernet) 2', '10.0.0.5')], routes: [route('10.244.2.0/24', '10.0.0.12', IF)] });
+  const kind = new HostRouteKind({ routes: table, interfaceIndex: () => index, clusterNetwork: parseIp4Net('10.244.0.0/16'), ownSubnet: parseIp4Net('10.244.3.0/24') });
+  const first = await kind.listActual(signal);
+  t.true(first.has('10.244.2.0/24'));
+  index = 11; // the network was recreated: a new vEthernet adapter
+  t.false((await kind.listActual(signal, first)).has('10.244.2.0/24'));
+});
