@@ -144,12 +144,8 @@ export class PolicyState implements PeerSource {
   }
 
   /** Every pod listing the IPv4 address `ip` (unsigned 32-bit), finished and hostNetwork ones included. */
-  podsAt(ip: number): PodView[] {
-    return this.podIps.keysAt(ip).flatMap((key) => {
-      const slash = key.indexOf('/');
-      const view = this.pod(key.slice(0, slash), key.slice(slash + 1));
-      return view ? [view] : [];
-    });
+  podsAt(ip: number): readonly PodView[] {
+    return this.podIps.podsAt(ip);
   }
 
   /** The policies of one namespace, in no particular order. */
@@ -192,7 +188,7 @@ export class PolicyState implements PeerSource {
     if (before?.view === afterView || (before && afterView && isDeepStrictEqual(before.view, afterView))) return EMPTY;
     const after = afterView ? podEntry(afterView) : undefined;
     setNested(this.pods, namespace, name, after);
-    this.podIps.update(`${namespace}/${name}`, before?.ip4 ?? [], after?.ip4 ?? []);
+    this.podIps.update(before, after);
 
     const recompile = new Set<string>();
     const wasLocal = before !== undefined && this.isLocal(before.view);
