@@ -20,11 +20,11 @@ export interface FlowQuestion {
   readonly protocol: number;
 }
 
-/** A question that cannot be asked or answered; `code` says which (see `FLOW_QUESTION_CODES`). */
+/**
+ * A question that cannot be asked or answered; `code` says which: `BAD_FLOW_QUERY`,
+ * `POD_NOT_FOUND`, `POD_HAS_NO_IPV4`, `POD_FINISHED` or `ADDRESS_AMBIGUOUS`.
+ */
 export class FlowQuestionError extends FlannelWinError {}
-
-/** The codes a {@link FlowQuestionError} carries. */
-export const FLOW_QUESTION_CODES = ['BAD_FLOW_QUERY', 'POD_NOT_FOUND', 'POD_HAS_NO_IPV4', 'POD_FINISHED', 'ADDRESS_AMBIGUOUS'] as const;
 
 /** What the cluster view must answer (the policy state implements it). */
 export interface FlowCluster extends KubeFlowCluster {
