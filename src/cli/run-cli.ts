@@ -125,7 +125,7 @@ async function runDaemon(flags: DaemonFlags, env: Readonly<Record<string, string
     // /status (lease, peers, addresses) and /metrics are ours and stay on loopback unless the
     // operator chose an address.
     const detailFromLoopbackOnly = flags.healthzPort > 0 && flags.setFrom['healthz-ip'] === undefined;
-    if (detailFromLoopbackOnly) log.info({ healthzIp: flags.healthzIp }, '/status and /metrics answer loopback clients only (no explicit --healthz-ip)');
+    if (detailFromLoopbackOnly) log.info({ healthzIp: flags.healthzIp }, '/status, /metrics and /policy/flow answer loopback clients only (no explicit --healthz-ip)');
     // From here the daemon owns the subnet manager and closes it, even when already aborted.
     const subnetManager = await openSubnetManager(flags, env, log);
     const extra = await openPolicyControllers(flags, env, log).catch(async (err: unknown) => {

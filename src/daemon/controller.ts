@@ -10,6 +10,7 @@ import type { BackendNetwork, NetworkRepair } from '../backends/backend.js';
 import type { NetConfig } from '../config/net-config.js';
 import type { HnsClient } from '../hns/client.js';
 import type { Lease, SubnetManager } from '../lease/types.js';
+import type { FlowAnswer, FlowQuestion } from '../policy/flow-question.js';
 import type { Logger } from '../log.js';
 import type { TokenBucket } from '../reconcile/token-bucket.js';
 import type { RouteTable } from '../routes/route-table.js';
@@ -45,6 +46,11 @@ export interface Controller {
   settled(signal: AbortSignal): Promise<void>;
   /** Facts for `/status`. */
   status(): Record<string, unknown>;
+  /**
+   * The controller that holds the cluster's NetworkPolicy view answers `/policy/flow` with the
+   * Kubernetes-semantics verdict for one connection (see src/daemon/policy-flow-route.ts).
+   */
+  explainFlow?(question: FlowQuestion): FlowAnswer;
   /** Stops taking new work; resolves once writes in flight have finished. */
   drain(): Promise<void>;
 }

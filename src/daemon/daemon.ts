@@ -23,6 +23,7 @@ import { watchHeap } from './heap-watch.js';
 import type { RouteTable } from '../routes/route-table.js';
 import type { Controller, ControllerContext, ControllerFactory, ConvergedTask } from './controller.js';
 import { startHealthServer } from './health-server.js';
+import { answerPolicyFlow, type RouteReply } from './policy-flow-route.js';
 import type { DaemonMetrics } from './metrics.js';
 import { NetworkGuard } from './network-guard.js';
 import { OwnLeaseKeeper } from './own-lease-keeper.js';
@@ -135,6 +136,13 @@ export class Daemon {
       controllers: Object.fromEntries(this.controllers.map((c) => [c.name, c.status()])),
       cni: this.deps.options.cni?.status(),
     };
+  }
+
+  /** `/policy/flow`: asks the controller holding the NetworkPolicy view, if one runs. */
+  policyFlow(params: URLSearchParams): RouteReply {
+    if (this.controllers.length === 0) return answerPolicyFlow(params, 'starting');
+    const explainer = this.controllers.find((c) => c.explainFlow !== undefined);
+    return answerPolicyFlow(params, explainer && { explainFlow: (q) => explainer.explainFlow!(q) });
   }
 
   /**

@@ -10,7 +10,12 @@ export interface HealthState {
   ready(): boolean;
   /** Extra detail for /status: the daemon's view of itself. */
   status(): Record<string, unknown>;
+  /** `/policy/flow`: one connection by Kubernetes NetworkPolicy semantics (absent: 404). */
+  policyFlow?(params: URLSearchParams): { status: number; body: unknown };
 }
+
+/** Routes that tell more than liveness: loopback-only unless --healthz-ip is explicit. */
+const DETAIL_PATHS: ReadonlySet<string> = new Set(['/status', '/metrics', '/policy/flow']);
 
 /**
  * flanneld's health endpoints (/healthz, /readyz with the same bodies) plus /metrics
@@ -27,17 +32,22 @@ export async function startHealthServer(options: {
 }): Promise<{ server: Server; address: string; close(): Promise<void> }> {
   const { state, metrics, log } = options;
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(code, { 'content-type': type });
       res.end(body);
     };
     if (path === '/healthz') return send(200, 'flanneld is running');
     if (path === '/readyz') return state.ready() ? send(200, 'flanneld is ready') : send(503, 'flanneld is not ready yet');
-    if ((path === '/status' || path === '/metrics') && options.detailFromLoopbackOnly && !isLoopbackAddress(req.socket.remoteAddress)) {
+    if (DETAIL_PATHS.has(path) && options.detailFromLoopbackOnly && !isLoopbackAddress(req.socket.remoteAddress)) {
       return send(403, `${path} answers loopback clients only; start with an explicit --healthz-ip to serve it on that address`);
     }
     if (path === '/status') return send(200, JSON.stringify(state.status(), null, 2), 'application/json');
+    if (path === '/policy/flow' && state.policyFlow) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'GET only');
+      const reply = state.policyFlow(new URLSearchParams(query));
+      return send(reply.status, `${JSON.stringify(reply.body, null, 2)}\n`, 'application/json');
+    }
     if (path === '/metrics' && metrics) {
       metrics.metrics().then(
         (text) => send(200, text, metrics.contentType),
@@ -53,7 +63,7 @@ export async function startHealthServer(options: {
   });
   const addr = server.address();
   const address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
-  log.info({ address }, 'health server listening (/healthz, /readyz, /status, /metrics)');
+  log.info({ address }, 'health server listening (/healthz, /readyz, /status, /metrics, /policy/flow)');
   return {
     server,
     address,

@@ -8,10 +8,11 @@
 import { sleep } from '../async/abortable-sleep.js';
 import { Backoff, type BackoffPolicy } from '../async/backoff.js';
 import { retryWithBackoff } from '../async/retry.js';
-import { describeError } from '../errors.js';
+import { describeError, FlannelWinError } from '../errors.js';
 import type { HostComputeEndpoint } from '../hns/types.js';
 import type { ClusterEvent } from '../kube/cluster-watch.js';
 import { compileIntoPlan, loadClusterSnapshot, localPodOf } from '../policy/cluster-snapshot.js';
+import { answerFlowQuestion } from '../policy/flow-question.js';
 import { EndpointAclKind } from '../policy/endpoint-acl-kind.js';
 import { EndpointAclPlan } from '../policy/endpoint-acl-plan.js';
 import { PolicyState } from '../policy/policy-state.js';
@@ -296,6 +297,13 @@ function createPolicyController(options: PolicyControllerOptions, ctx: Controlle
         problems: Object.fromEntries(problems),
         reconciler: stats,
       };
+    },
+    explainFlow: (question) => {
+      if (!state || phase === 'watching') {
+        throw new FlannelWinError('POLICY_NOT_LOADED', 'the daemon has not listed pods, namespaces and networkpolicies yet; ask again in a moment', {});
+      }
+      const stats = reconciler.stats();
+      return { ...answerFlowQuestion(state, question), pendingEndpointWrites: stats.queued + stats.inFlight + stats.pendingRetries };
     },
     drain: () => reconciler.drain(),
   };

@@ -11,6 +11,7 @@ import { compilePodAcls, policySelects, type CompiledPodAcls } from './compile-p
 import { selectorMatches, type LabelSelector } from './label-selector.js';
 import { namespaceLabels, objectKey, type Labels, type NamespaceView, type PodView, type PolicyView } from './model.js';
 import { DependencyIndex, policyDependencies, type Dependency } from './peer-dependencies.js';
+import { PodIpIndex } from './pod-ip-index.js';
 import { RuleTargetsCache } from './rule-targets-cache.js';
 import { isPeerPod, resolveRuleTargets, type PeerPod, type PeerSource } from './rule-targets.js';
 
@@ -80,6 +81,7 @@ export class PolicyState implements PeerSource {
   private readonly dependencies = new Map<string, Dependency[]>();
   private readonly dependencyIndex = new DependencyIndex();
   private readonly targetsCache = new RuleTargetsCache();
+  private readonly podIps = new PodIpIndex();
 
   constructor(options: PolicyStateOptions) {
     this.nodeName = options.nodeName;
@@ -136,6 +138,36 @@ export class PolicyState implements PeerSource {
     });
   }
 
+  /** A pod by namespace and name, on any node. */
+  pod(namespace: string, name: string): PodView | undefined {
+    return this.pods.get(namespace)?.get(name)?.view;
+  }
+
+  /** Every pod listing the IPv4 address `ip` (unsigned 32-bit), finished and hostNetwork ones included. */
+  podsAt(ip: number): readonly PodView[] {
+    return this.podIps.podsAt(ip);
+  }
+
+  /** The policies of one namespace, in no particular order. */
+  policiesIn(namespace: string): Iterable<PolicyView> {
+    return this.policies.get(namespace)?.values() ?? [];
+  }
+
+  /** A namespace's labels with the implied name label (only that one for an unknown namespace). */
+  namespaceLabels(name: string): Labels {
+    return this.labelsOfNamespace(name);
+  }
+
+  /** The node's IPs, always allowed both ways. */
+  get currentNodeIps(): readonly string[] {
+    return this.nodeIps;
+  }
+
+  /** True for a pod of this node that NetworkPolicy applies to (not hostNetwork). */
+  isLocalPod(pod: PodView): boolean {
+    return this.isLocal(pod);
+  }
+
   // ---- events ----
 
   /** Sets the node's IPs; every local pod is recompiled when they change. */
@@ -156,6 +188,7 @@ export class PolicyState implements PeerSource {
     if (before?.view === afterView || (before && afterView && isDeepStrictEqual(before.view, afterView))) return EMPTY;
     const after = afterView ? podEntry(afterView) : undefined;
     setNested(this.pods, namespace, name, after);
+    this.podIps.update(before, after);
 
     const recompile = new Set<string>();
     const wasLocal = before !== undefined && this.isLocal(before.view);

@@ -50,9 +50,17 @@ test('no --healthz-ip: probes on every interface, /status and /metrics on loopba
   t.is(await status(`http://${outside}:${port}/readyz`), 200);
   t.is(await status(`http://${outside}:${port}/status`), 403);
   t.is(await status(`http://${outside}:${port}/metrics`), 403);
+  t.is(await status(`http://${outside}:${port}/policy/flow?from=10.244.0.2&to=10.244.0.3&port=80`), 403);
   t.is(await status(`http://127.0.0.1:${port}/status`), 200);
   t.is(await status(`http://127.0.0.1:${port}/metrics`), 200);
-  t.truthy(run.logs.find((l) => l.msg === '/status and /metrics answer loopback clients only (no explicit --healthz-ip)'));
+  // No Kubernetes API here, so no policy view: the route says so; a bad query is refused first.
+  const off = await fetch(`http://127.0.0.1:${port}/policy/flow?from=10.244.0.2&to=10.244.0.3&port=80`);
+  t.is(off.status, 404);
+  t.like(await off.json(), { code: 'POLICY_ENFORCEMENT_OFF' });
+  const bad = await fetch(`http://127.0.0.1:${port}/policy/flow?from=10.244.0.2&to=10.244.0.3&port=99999`);
+  t.is(bad.status, 400);
+  t.regex(((await bad.json()) as { message: string }).message, /port "99999" is not a port number/);
+  t.truthy(run.logs.find((l) => l.msg === '/status, /metrics and /policy/flow answer loopback clients only (no explicit --healthz-ip)'));
 });
 
 test('an explicit --healthz-ip serves /status and /metrics to whoever reaches that address', async (t) => {

@@ -365,6 +365,61 @@ test('NetworkPolicy on the node: flows as specified, minimal rewrites, drift rep
   t.is(modifyEndpointCount(await host.state()) - modifyEndpointCount(cold), 4, 'no write beyond one per isolated endpoint');
 });
 
+/** `flannel-win explain` as an operator runs it on the node: the daemon's flags say where its health server is. */
+async function explain(host: SimHostFile, port: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [MAIN_JS, 'explain', ...args, '--dataplane=sim', `--sim-state=${host.path}`, '--healthz-ip=127.0.0.1', `--healthz-port=${port}`];
+  return new Promise((resolve) => {
+    execFile(process.execPath, argv, { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('explain against the running daemon: the allowing rule and its policy, the final block, and ACLs stripped behind its back as a MISMATCH', async (t) => {
+  const { port, host, args, env } = await setUp(t);
+  // No resync during the test: the stripped ACLs must stay stripped until explain has seen them.
+  await startTracked(t, [...args, '--resync-interval=3600'], port, env);
+  for (const name of NAMES) await sim('endpoint', 'add', '--sim-state', host.path, '--ip', IP_OF.get(name)!, '--name', name);
+  await host.until((s) => NAMES.filter((n) => n !== 'tool').every((n) => acls(s, IP_OF.get(n)!).length > 0), 'ACLs on every isolated pod endpoint', SLOW_MS);
+  await waitFor(async () => ((await policyStatus(port))['reconciler'] as { queued: number; inFlight: number }).queued === 0, { timeoutMs: SLOW_MS, what: 'the policy writes to finish' });
+
+  // Allowed by a named rule, both ends by namespace/pod.
+  const allowed = await explain(host, port, '--from', 'default/client', '--to', 'default/web', '--port', '80');
+  t.is(allowed.code, 0, allowed.stdout + allowed.stderr);
+  t.regex(allowed.stdout, /^10\.244\.5\.12 \(default\/client\) -> 10\.244\.5\.10 \(default\/web\) tcp\/80: ALLOWED/);
+  t.regex(allowed.stdout, /ingress at 10\.244\.5\.10 \(default\/web, endpoint [^)]+\): allowed by flannel-win:in:default\/web-from-frontend:0:\d+: NetworkPolicy default\/web-from-frontend, ingress rule 0/);
+  t.regex(allowed.stdout, /ingress at default\/web \(this node\): allowed by NetworkPolicy default\/web-from-frontend ingress rule 0/);
+  t.regex(allowed.stdout, /^MATCH: /m);
+
+  // Blocked by the final block on web's ingress, and on box's egress (locked/default-deny-egress).
+  const blocked = await explain(host, port, '--from', 'default/db', '--to', 'default/web', '--port', '80');
+  t.is(blocked.code, 3, blocked.stdout + blocked.stderr);
+  t.regex(blocked.stdout, /ingress at 10\.244\.5\.10 .*blocked by flannel-win:block:in: final block: ingress isolated and no policy rule allows this/);
+  t.regex(blocked.stdout, /ingress at default\/web \(this node\): blocked: isolated by default\/default-deny-ingress, default\/web-from-frontend; no rule of them allows this/);
+  t.regex(blocked.stdout, /^MATCH: /m);
+  const egress = await explain(host, port, '--from', 'locked/box', '--to', IP_OF.get('tool')!, '--port', '80', '-o', 'json');
+  t.is(egress.code, 3, egress.stdout + egress.stderr);
+  t.like(JSON.parse(egress.stdout), {
+    allowed: false,
+    egress: { ruleId: 'flannel-win:block:out' },
+    ingress: { reason: 'no-acl' },
+    kubernetes: { from: { pod: 'locked/box', local: true }, to: { pod: 'ops/tool' }, egress: { allowed: false, isolatedBy: ['locked/default-deny-egress'] } },
+    comparison: { made: true, match: true },
+  });
+
+  // Someone strips web's ACLs directly in HNS: the programmed ACLs now let db in, the policies do not.
+  await host.edit((s) => {
+    const web = endpointByIp(s, IP_OF.get('web')!)!;
+    web.Policies = (web.Policies ?? []).filter((p) => p.Type !== 'ACL');
+  });
+  const drifted = await explain(host, port, '--from', 'default/db', '--to', 'default/web', '--port', '80');
+  t.is(drifted.code, 4, drifted.stdout + drifted.stderr);
+  t.regex(drifted.stdout, /ingress at 10\.244\.5\.10 .*allowed: no ACL: not isolated/);
+  t.regex(drifted.stdout, /^MISMATCH \(drift or a bug\): programmed ACLs allow, Kubernetes semantics block: ingress at default\/web: isolated by default\/default-deny-ingress, default\/web-from-frontend; no rule of them allows this$/m);
+  t.regex(drifted.stdout, /repairs ACLs changed on the host at its next resync/);
+  t.is(acls(await host.state(), IP_OF.get('web')!).length, 0, 'explain wrote nothing');
+});
+
 test('--network-policy=false: no cluster watch, no policy controller, endpoint ACLs left to another engine', async (t) => {
   const { server, port, host, args, env } = await setUp(t);
   const daemon = await startTracked(t, [...args, '--network-policy=false'], port, env);
@@ -376,4 +431,11 @@ test('--network-policy=false: no cluster watch, no policy controller, endpoint A
   const state = await host.state();
   t.is(modifyEndpointCount(state), 0);
   t.is(acls(state, IP_OF.get('web')!).length, 0);
+  // explain still reads the programmed ACLs, and says the daemon has no policies to compare with.
+  const byIp = await explain(host, port, '--from', IP_OF.get('db')!, '--to', IP_OF.get('web')!, '--port', '80');
+  t.is(byIp.code, 0, byIp.stdout + byIp.stderr);
+  t.regex(byIp.stdout, /Kubernetes semantics: not compared: this daemon enforces no NetworkPolicy \(--network-policy=false/);
+  const byName = await explain(host, port, '--from', 'default/db', '--to', 'default/web', '--port', '80');
+  t.is(byName.code, 1);
+  t.regex(byName.stderr, /namespace\/pod is resolved by the running daemon, which gave no answer: this daemon enforces no NetworkPolicy/);
 });

@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import type { NamedPort, NamespaceView, PodView } from '../../src/policy/model.js';
+import { parseNetworkPolicy } from '../../src/policy/parse-network-policy.js';
+import { PolicyState } from '../../src/policy/policy-state.js';
 
 export const LOCAL_NODE = 'win-1';
 export const NODE_IP = '10.0.0.1';
@@ -119,3 +121,12 @@ export const randomWorld: fc.Arbitrary<RandomWorld> = fc
     })),
     policies: policies.map((p, i) => ({ metadata: { namespace: p.namespace, name: `pol${i}` }, spec: p.spec })),
   }));
+
+/** The world loaded into a policy state for this node (`LOCAL_NODE`, `NODE_IP`). */
+export function compiledState(world: RandomWorld): PolicyState {
+  const state = new PolicyState({ nodeName: LOCAL_NODE, nodeIps: [NODE_IP] });
+  for (const n of world.namespaces) state.applyNamespace({ type: 'upsert', view: n });
+  for (const p of world.pods) state.applyPod({ type: 'upsert', view: p });
+  for (const p of world.policies) state.applyPolicy({ type: 'upsert', view: parseNetworkPolicy(p) });
+  return state;
+}
