@@ -43,12 +43,13 @@ async function paced(
   from: number,
   perSecond: number,
   seconds: number,
-): Promise<{ toHns: number[]; inDaemon: number[] }> {
+): Promise<{ toHns: number[]; inDaemon: number[]; commit: number[] }> {
   const total = perSecond * seconds;
   const tickMs = 10;
   const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
   const issued = new Map<string, number>();
   const writes: Promise<void>[] = [];
+  const commit: number[] = [];
   const start = performance.now();
   for (let k = 0; k < total; k += perTick) {
     const due = start + (k / perSecond) * 1000;
@@ -57,7 +58,8 @@ async function paced(
     const batch = peers(from + k, Math.min(perTick, total - k));
     const at = performance.now();
     for (const peer of batch) issued.set(peer.subnet, at);
-    writes.push(cluster.putPeers(batch));
+    // The store's own share: from the put to etcd's acknowledgement of the transaction.
+    writes.push(cluster.putPeers(batch).then(() => void commit.push(performance.now() - at)));
   }
   await Promise.all(writes);
   const { seen, received } = daemon;
@@ -66,55 +68,66 @@ async function paced(
   return {
     toHns: sorted([...issued].map(([subnet, at]) => seen.get(subnet)! - at)),
     inDaemon: sorted([...issued.keys()].map((subnet) => seen.get(subnet)! - (received.get(subnet) ?? Number.NaN))),
+    commit: sorted(commit),
   };
 }
 
-async function inProcess(report: Report, endpoint: string, dir: string, sizes: readonly number[]): Promise<void> {
-  const cpuPerEvent = new Map<number, number>();
-  for (const n of sizes) {
-    const cluster = new BenchCluster(endpoint, `/scale-inproc-${n}-${Date.now()}/network`);
-    try {
-      await cluster.writeConfig();
-      await cluster.putPeers(peers(0, n));
-      // CPU per lease event, no resync: a warm-up burst, then a measured one. The simulator's
-      // per-call cost is the sim-cost scenario's figure (flat); its file persistence is off here.
-      const d = await startInProcessDaemon({ endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n });
-      try {
-        const warm = peers(30_000, CPU_BURST);
-        await cluster.putPeers(warm);
-        await waitFor(() => warm.every((p) => d.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'warm-up burst' });
-        const burst = peers(31_000, CPU_BURST);
-        const cpu0 = process.cpuUsage();
-        await cluster.putPeers(burst);
-        await waitFor(() => burst.every((p) => d.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'burst' });
-        const cpu = process.cpuUsage(cpu0);
-        cpuPerEvent.set(n, (cpu.user + cpu.system) / CPU_BURST);
-        report(`inproc.cpu_per_lease_event.${n}`, cpuPerEvent.get(n)!, 'µs/event', 'flat from 50 to 20000 (daemon + in-memory simulator)');
-      } finally {
-        await d.stop();
-      }
-      if (n < 5000) continue;
+/** What one child measures: CPU per event (no resync), or stalls and latency (resync every second). */
+type Part = 'cpu' | 'latency';
 
-      // Resync every second while idle and while changes stream in.
-      const r = await startInProcessDaemon({ endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n: n + 1, resyncIntervalMs: 1000 });
-      try {
-        report(`inproc.time_to_ready.${n}`, r.startupMs, 'ms');
-        const stalls = await measureStalls(() => sleep(3500));
-        report(`inproc.resync_longest_stall_cpu.${n}`, stalls.cpuMs, 'ms', '< 10 (main-thread CPU between two loop turns, 3 resyncs incl. the listing)');
-        report(`inproc.resync_longest_stall_wall.${n}`, stalls.wallMs, 'ms', 'incl. time the OS gave the CPU to other processes');
-        let from = 40_000;
-        for (const rate of RATES) {
-          const { toHns, inDaemon } = await paced(cluster, r, from, rate, RATE_SECONDS);
-          from += rate * RATE_SECONDS;
-          report(`inproc.etcd_write_to_hns_call_p99.${rate}_per_s.${n}`, percentile(toHns, 99), 'ms', rate === 1000 ? '< 20 (incl. etcd\'s commit)' : undefined);
-          report(`inproc.event_received_to_hns_call_p99.${rate}_per_s.${n}`, percentile(inDaemon, 99), 'ms', rate === 1000 ? '< 20 (the daemon\'s share)' : undefined);
-        }
-      } finally {
-        await r.stop();
-      }
-    } finally {
-      cluster.close();
+/** CPU per lease event, no resync: a warm-up burst, then a measured one. */
+async function cpuPerEvent(report: Report, cluster: BenchCluster, endpoint: string, dir: string, n: number): Promise<void> {
+  // The simulator's per-call cost is the sim-cost scenario's figure (flat); its file
+  // persistence is off here.
+  const d = await startInProcessDaemon({ endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n });
+  try {
+    const warm = peers(30_000, CPU_BURST);
+    await cluster.putPeers(warm);
+    await waitFor(() => warm.every((p) => d.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'warm-up burst' });
+    const burst = peers(31_000, CPU_BURST);
+    const cpu0 = process.cpuUsage();
+    await cluster.putPeers(burst);
+    await waitFor(() => burst.every((p) => d.seen.has(p.subnet)), { timeoutMs: 60_000, intervalMs: 5, what: 'burst' });
+    const cpu = process.cpuUsage(cpu0);
+    report(`inproc.cpu_per_lease_event.${n}`, (cpu.user + cpu.system) / CPU_BURST, 'µs/event', 'flat from 50 to 20000 (daemon + in-memory simulator)');
+  } finally {
+    await d.stop();
+  }
+}
+
+/** Resync every second while idle and while changes stream in. */
+async function stallsAndLatency(report: Report, cluster: BenchCluster, endpoint: string, dir: string, n: number): Promise<void> {
+  const r = await startInProcessDaemon({ endpoint, prefix: cluster.prefix, dir, latencyMs: 0, n, resyncIntervalMs: 1000 });
+  try {
+    report(`inproc.time_to_ready.${n}`, r.startupMs, 'ms');
+    const stalls = await measureStalls(() => sleep(3500));
+    report(`inproc.resync_longest_stall_cpu.${n}`, stalls.cpuMs, 'ms', '< 10 (main-thread CPU between two loop turns, 3 resyncs incl. the listing)');
+    report(`inproc.resync_longest_stall_wall.${n}`, stalls.wallMs, 'ms', 'incl. time the OS gave the CPU to other processes');
+    let from = 40_000;
+    for (const rate of RATES) {
+      let result: Awaited<ReturnType<typeof paced>> | undefined;
+      const during = await measureStalls(async () => void (result = await paced(cluster, r, from, rate, RATE_SECONDS)));
+      const { toHns, inDaemon, commit } = result!;
+      from += rate * RATE_SECONDS;
+      report(`inproc.longest_stall_while_paced_wall.${rate}_per_s.${n}`, during.wallMs, 'ms', 'the process\'s event loop while writing, watching and applying');
+      report(`inproc.etcd_write_to_hns_call_p99.${rate}_per_s.${n}`, percentile(toHns, 99), 'ms', rate === 1000 ? '< 20 (incl. etcd\'s commit)' : undefined);
+      report(`inproc.event_received_to_hns_call_p99.${rate}_per_s.${n}`, percentile(inDaemon, 99), 'ms', rate === 1000 ? '< 20 (the daemon\'s share)' : undefined);
+      report(`inproc.etcd_put_acknowledged_p99.${rate}_per_s.${n}`, percentile(commit, 99), 'ms', 'the store\'s share: put → etcd\'s acknowledgement');
     }
+  } finally {
+    await r.stop();
+  }
+}
+
+async function inProcess(report: Report, endpoint: string, dir: string, n: number, part: Part): Promise<void> {
+  const cluster = new BenchCluster(endpoint, `/scale-inproc-${n}-${Date.now()}/network`);
+  try {
+    await cluster.writeConfig();
+    await cluster.putPeers(peers(0, n));
+    if (part === 'cpu') await cpuPerEvent(report, cluster, endpoint, dir, n);
+    else await stallsAndLatency(report, cluster, endpoint, dir, n);
+  } finally {
+    cluster.close();
   }
 }
 
@@ -124,34 +137,37 @@ const CHILD_ENV = 'FLANNEL_WIN_BENCH_INPROC_CHILD';
 export default async function run(report: Report): Promise<void> {
   const nodeOptions = await shippedNodeOptions();
   const cpuPerEvent = new Map<number, number>();
-  // One child per size: a fresh heap each, as a daemon of that size would have.
+  // One child per size and part: a fresh heap each, as one daemon of that size would have.
   for (const n of CPU_SIZES) {
-    const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions.split(' '), fileURLToPath(import.meta.url)], {
-      env: { ...process.env, [CHILD_ENV]: String(n) },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    for (const line of stdout.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const f = JSON.parse(line) as { name: string; value: number; unit: string; bound?: string };
-      report(f.name, f.value, f.unit, f.bound ? `${f.bound}; ${nodeOptions}` : undefined);
-      if (f.name === `inproc.cpu_per_lease_event.${n}`) cpuPerEvent.set(n, f.value);
+    for (const part of n < 5000 ? (['cpu'] as const) : (['cpu', 'latency'] as const)) {
+      const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions.split(' '), fileURLToPath(import.meta.url)], {
+        env: { ...process.env, [CHILD_ENV]: `${n}:${part}` },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      for (const line of stdout.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const f = JSON.parse(line) as { name: string; value: number; unit: string; bound?: string };
+        report(f.name, f.value, f.unit, f.bound ? `${f.bound}; ${nodeOptions}` : undefined);
+        if (f.name === `inproc.cpu_per_lease_event.${n}`) cpuPerEvent.set(n, f.value);
+      }
     }
   }
   report('inproc.cpu_per_lease_event.ratio_20000_vs_50', cpuPerEvent.get(20000)! / cpuPerEvent.get(50)!, 'x', '~1 (flat)');
 }
 
-async function measure(report: Report, sizes: readonly number[]): Promise<void> {
+async function measure(report: Report, n: number, part: Part): Promise<void> {
   const etcd = await startEtcd();
   const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-scale-inproc-'));
   try {
-    await inProcess(report, etcd.endpoint, dir, sizes);
+    await inProcess(report, etcd.endpoint, dir, n, part);
   } finally {
     await rm(dir, { recursive: true, force: true });
     await etcd.stop();
   }
 }
 
-const childSize = process.env[CHILD_ENV];
-if (childSize !== undefined) {
-  await measure((name, value, unit, bound) => process.stdout.write(`${JSON.stringify({ name, value, unit, bound })}\n`), [Number(childSize)]);
+const child = process.env[CHILD_ENV];
+if (child !== undefined) {
+  const [size, part] = child.split(':');
+  await measure((name, value, unit, bound) => process.stdout.write(`${JSON.stringify({ name, value, unit, bound })}\n`), Number(size), part === 'latency' ? 'latency' : 'cpu');
 }
