@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, registerProcessMetrics } from './prom-client-parts.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BuildInfo } from '../build-info.js';
 
 /**
@@ -76,7 +76,7 @@ export class DaemonMetrics {
     // second at idle on a busy two-core node; every 100 ms it still catches a stall that long
     // and costs a tenth of the wakeups. The other process metrics are read only on scrape.
     if (options.processMetrics ?? true) {
-      registerProcessMetrics(this.registry, { eventLoopMonitoringPrecision: 100 });
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
       // Gauges named like counters break Prometheus conventions (rate() on them is nonsense);
       // prom-client also exports each of them without the suffix, by type, which stays.
       for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
