@@ -45,7 +45,7 @@ export function benchNetConf(backend: BenchBackend = 'vxlan'): string {
 export class BenchCluster {
   readonly client: Etcd3;
   private etcdLease: EtcdLease;
-  constructor(endpoint: string, readonly prefix: string, readonly backend: BenchBackend = 'vxlan') {
+  constructor(readonly endpoint: string, readonly prefix: string, readonly backend: BenchBackend = 'vxlan') {
     this.client = new Etcd3({ hosts: endpoint });
     this.etcdLease = this.client.lease(86_400, { autoKeepAlive: false });
   }
