@@ -34,9 +34,18 @@ const peers = (from: number, count: number): BenchPeer[] => Array.from({ length:
 
 const PACED_WRITER = fileURLToPath(new URL('../support/paced-writer.js', import.meta.url));
 
-/** A writer process putting new peers at a steady rate (bench/support/paced-writer.ts). */
-function startPacedWriter(cluster: BenchCluster, from: number, perSecond: number, seconds: number): Promise<{ stdout: string }> {
-  return promisify(execFile)(process.execPath, [PACED_WRITER, cluster.endpoint, cluster.prefix, String(from), String(perSecond), String(seconds)]);
+/** How long the writer process gets to start and connect before its first put. */
+const WRITER_START_MS = 2000;
+
+/**
+ * A writer process putting new peers at a steady rate (bench/support/paced-writer.ts) from
+ * `WRITER_START_MS` on; resolves with its output once it is done, and `startsAt` (this process's
+ * performance.now()) says when the first put goes out.
+ */
+function startPacedWriter(cluster: BenchCluster, from: number, perSecond: number, seconds: number): { output: Promise<{ stdout: string }>; startsAt: number } {
+  const startsAt = performance.now() + WRITER_START_MS;
+  const args = [PACED_WRITER, cluster.endpoint, cluster.prefix, String(from), String(perSecond), String(seconds), String(performance.timeOrigin + startsAt)];
+  return { output: promisify(execFile)(process.execPath, args), startsAt };
 }
 
 /**
@@ -94,12 +103,18 @@ async function stallsAndLatency(report: Report, cluster: BenchCluster, endpoint:
     const stalls = await measureStalls(() => sleep(3500));
     report(`inproc.resync_longest_stall_cpu.${n}`, stalls.cpuMs, 'ms', '< 10 (main-thread CPU between two loop turns, 3 resyncs incl. the listing)');
     report(`inproc.resync_longest_stall_wall.${n}`, stalls.wallMs, 'ms', 'incl. time the OS gave the CPU to other processes');
+    // /status lists up to 2,000 peers, sorted: it is built on request, and blocks while built.
+    const statusStart = performance.now();
+    r.daemon.status();
+    report(`inproc.status_build.${n}`, performance.now() - statusStart, 'ms', 'one /status document, built on the event loop');
     let from = 40_000;
     for (const rate of RATES) {
-      // Spawning the writer blocks this process for a moment: do it before measuring.
+      // Spawning the writer blocks this process for a moment, and the writer's own start-up
+      // takes a core for a while: both happen before the measured window.
       const writer = startPacedWriter(cluster, from, rate, RATE_SECONDS);
+      await sleep(Math.max(0, writer.startsAt - performance.now()));
       let result: Awaited<ReturnType<typeof paced>> | undefined;
-      const during = await measureStalls(async () => void (result = await paced(writer, r)));
+      const during = await measureStalls(async () => void (result = await paced(writer.output, r)));
       const { toHns, committedToHns, inDaemon, commit } = result!;
       from += rate * RATE_SECONDS;
       report(`inproc.longest_stall_while_paced_wall.${rate}_per_s.${n}`, during.wallMs, 'ms', 'the process\'s event loop while writing, watching and applying');

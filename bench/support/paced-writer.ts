@@ -5,12 +5,14 @@
  * each peer's subnet with the moment its put was issued and the moment etcd acknowledged it
  * (the write is committed then). Moments are `performance.timeOrigin + performance.now()`, milliseconds
  * on the wall clock, which the daemon's process reads the same way.
- * Usage: node paced-writer.js <endpoint> <prefix> <first peer index> <per second> <seconds>
+ * The first put goes out at `startAt` (wall-clock milliseconds), once this process has started and
+ * connected, so its start-up is not inside the measured window.
+ * Usage: node paced-writer.js <endpoint> <prefix> <first peer index> <per second> <seconds> <startAt>
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchCluster, benchPeer } from './bench-cluster.js';
 
-const [endpoint, prefix, fromText, rateText, secondsText] = process.argv.slice(2);
+const [endpoint, prefix, fromText, rateText, secondsText, startAtText] = process.argv.slice(2);
 const from = Number(fromText);
 const perSecond = Number(rateText);
 const total = perSecond * Number(secondsText);
@@ -21,6 +23,9 @@ const now = (): number => performance.timeOrigin + performance.now();
 const tickMs = 10;
 const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
 const cluster = new BenchCluster(endpoint!, prefix!);
+await cluster.client.get(`${prefix}/config`).string(); // connected before the clock starts
+const untilStart = Number(startAtText) - now();
+if (untilStart > 0) await sleep(untilStart);
 const written: Array<[subnet: string, issuedAt: number, acknowledgedAt: number]> = [];
 const writes: Promise<void>[] = [];
 const start = performance.now();

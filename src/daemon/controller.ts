@@ -44,8 +44,13 @@ export interface Controller {
    * repair once every controller has settled.
    */
   settled(signal: AbortSignal): Promise<void>;
-  /** Facts for `/status`. */
+  /** Facts for `/status`. Built on request; may cost work proportional to what it lists. */
   status(): Record<string, unknown>;
+  /**
+   * How many peer leases the controller holds, cheaply (no `status` built): the heap watch names
+   * it in its warning. Only the peers controller has it.
+   */
+  peerCount?(): number;
   /**
    * The controller that holds the cluster's NetworkPolicy view answers `/policy/flow` with the
    * Kubernetes-semantics verdict for one connection (see src/daemon/policy-flow-route.ts).

@@ -113,7 +113,9 @@ export class Daemon {
   }
 
   status(): Record<string, unknown> {
-    const peers = this.controllers.find((c) => c.name === 'peers')?.status();
+    // Each controller's status is built once: the peers one lists up to 2,000 peers.
+    const controllers = new Map(this.controllers.map((c) => [c.name, c.status()]));
+    const peers = controllers.get('peers');
     const reconciler = peers?.['reconciler'] as { lastResyncAt?: Date; driftRepaired?: number } | undefined;
     const lease = this.leaseKeeper?.current();
     return {
@@ -133,7 +135,7 @@ export class Daemon {
       network: this.guard?.status(),
       peers: peers?.['peers'] ?? 0,
       unusablePeers: peers?.['unusablePeers'] ?? [],
-      controllers: Object.fromEntries(this.controllers.map((c) => [c.name, c.status()])),
+      controllers: Object.fromEntries(controllers),
       cni: this.deps.options.cni?.status(),
     };
   }
@@ -270,7 +272,7 @@ export class Daemon {
       }
       background.push(this.markNetworkUp(inner.signal));
       runPeriodically((s) => this.resyncAll(s), { intervalMs: options.resyncIntervalMs, clock: systemClock, log, signals: [inner.signal] });
-      watchHeap({ log, signal: inner.signal, peers: () => Number(this.controllers.find((c) => c.name === 'peers')?.status()['peers'] ?? 0) });
+      watchHeap({ log, signal: inner.signal, peers: () => this.controllers.find((c) => c.name === 'peers')?.peerCount?.() ?? 0 });
 
       await new Promise<void>((resolve) => {
         if (inner.signal.aborted) resolve();

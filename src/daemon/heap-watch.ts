@@ -17,7 +17,7 @@ export interface HeapFigures {
 export interface HeapWatchOptions {
   log: Logger;
   signal: AbortSignal;
-  /** How many peers the daemon holds, for the warning. */
+  /** How many peers the daemon holds, for the warning (asked only when a line is logged). */
   peers?: () => number;
   /** Warn above this share of the limit. @default 0.8 */
   warnShare?: number;
@@ -50,13 +50,14 @@ export function watchHeap(options: HeapWatchOptions): void {
   const check = (): void => {
     const { usedBytes, limitBytes } = read();
     const share = usedBytes / limitBytes;
-    const context = { heapUsedMiB: mib(usedBytes), heapLimitMiB: mib(limitBytes), peers: options.peers?.() };
+    // Built only when a line is logged.
+    const context = () => ({ heapUsedMiB: mib(usedBytes), heapLimitMiB: mib(limitBytes), peers: options.peers?.() });
     if (!warned && share > warnShare) {
       warned = true;
-      log.warn(context, `V8 heap above ${Math.round(warnShare * 100)} % of its limit: raise --max-old-space-size in the DaemonSet before a relist runs out of memory`);
+      log.warn(context(), `V8 heap above ${Math.round(warnShare * 100)} % of its limit: raise --max-old-space-size in the DaemonSet before a relist runs out of memory`);
     } else if (warned && share < warnShare * 0.75) {
       warned = false;
-      log.info(context, 'V8 heap use back well below its limit');
+      log.info(context(), 'V8 heap use back well below its limit');
     }
   };
   const timer = setInterval(check, options.intervalMs ?? 15_000);

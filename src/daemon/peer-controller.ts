@@ -76,6 +76,7 @@ export function peerController(ctx: ControllerContext): Controller {
     settled: async (signal) => {
       await peerSync.settled(signal);
     },
+    peerCount: () => peerSync.peerCount,
     status: () => ({
       kind: network.kind.name,
       converged,

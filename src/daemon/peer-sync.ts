@@ -99,12 +99,18 @@ export class PeerSync<D> {
 
   /** Every peer (sorted by subnet, at most `limit`) with what the dataplane holds for it. */
   peerStates(limit: number): { peers: PeerState[]; truncated: boolean } {
-    const leases = [...this.watcher.peers()].sort((a, b) => leaseIdentity(a).localeCompare(leaseIdentity(b), 'en', { numeric: true }));
+    // One collator for the whole sort: localeCompare with options builds one per comparison,
+    // which made sorting 20,000 peers take ~0.5 s.
+    const collator = new Intl.Collator('en', { numeric: true });
+    const identities = new Map<Lease, string>();
+    for (const lease of this.watcher.peers()) identities.set(lease, leaseIdentity(lease));
+    const leases = [...identities.keys()].sort((a, b) => collator.compare(identities.get(a)!, identities.get(b)!));
     const peers = leases.slice(0, limit).map((lease): PeerState => {
-      const base = { subnet: leaseIdentity(lease), ...(lease.nodeName ? { node: lease.nodeName } : {}), publicIp: lease.attrs.publicIp };
+      const identity = identities.get(lease)!;
+      const base = { subnet: identity, ...(lease.nodeName ? { node: lease.nodeName } : {}), publicIp: lease.attrs.publicIp };
       // The decision already made (edge checks included), never a new one: /status must show
       // what the daemon acts on, and answering it must not cost a decision per peer.
-      const decision = this.desired.verdict(leaseIdentity(lease));
+      const decision = this.desired.verdict(identity);
       if (decision === undefined) return { ...base, state: 'pending' };
       if (decision.kind === 'unusable' || decision.kind === 'refused') return { ...base, state: 'unusable', reason: decision.reason };
       if (decision.kind === 'ignore') return { ...base, state: 'ignored', reason: decision.reason };

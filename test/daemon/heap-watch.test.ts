@@ -36,3 +36,14 @@ test('the real figures come from V8', (t) => {
   ac.abort();
   t.true((lines[0]?.heapLimitMiB ?? 0) > 16, `limit ${lines[0]?.heapLimitMiB} MiB`);
 });
+
+test('the peer count is asked for only when a line is logged, never at each check', async (t) => {
+  const { log } = capture();
+  let asked = 0;
+  let checks = 0;
+  const ac = new AbortController();
+  watchHeap({ log, signal: ac.signal, intervalMs: 2, peers: () => ++asked, read: () => (checks++, { usedBytes: 10 * MiB, limitBytes: 100 * MiB }) });
+  await waitFor(() => checks > 10, { what: 'ten checks' });
+  ac.abort();
+  t.is(asked, 0, 'counting the peers can cost a walk over all of them');
+});
