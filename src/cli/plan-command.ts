@@ -155,6 +155,9 @@ export async function computePlan(flags: DaemonFlags, env: Readonly<Record<strin
       }
       if (!subnet) writes.push({ kind: 'network', key: netConfig.backendType, op: 'create', fields: ['on the subnet the store allocates'] });
       else writes.push(...preview.networkWrites);
+      // Once the network is up (kube: the node's NetworkUnavailable condition).
+      const networkUp = (await subnetManager.networkUpChanges?.(signal)) ?? [];
+      if (networkUp.length > 0) writes.push({ kind: 'node-condition', key: 'NetworkUnavailable', op: 'replace', fields: networkUp });
       const notes: string[] = [];
       if (subnet) {
         const lease = own ?? { enableIpv4: true, enableIpv6: false, subnet, ipv6Subnet: undefined };

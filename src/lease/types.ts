@@ -92,5 +92,10 @@ export interface SubnetManager {
   publicIpOverride?(signal: AbortSignal): Promise<string | undefined>;
   /** Called once the backend is up (kube: the NetworkUnavailable=False condition). */
   markNetworkUp(signal: AbortSignal): Promise<void>;
+  /**
+   * What markNetworkUp would change, read-only (for `plan`): one line per field, empty when it
+   * would write nothing. Absent when the store has nothing to mark.
+   */
+  networkUpChanges?(signal: AbortSignal): Promise<string[]>;
   close(): Promise<void>;
 }

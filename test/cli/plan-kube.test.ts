@@ -169,8 +169,12 @@ test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.en
   t.deepEqual(sent.filter((r) => r.query['watch'] !== undefined).map((r) => r.path), [], 'no watch');
 
   // The daemon then makes exactly those writes: one endpoint Update per planned endpoint, no
-  // other HNS call, and the CNI config as planned.
+  // other HNS call, and the CNI config as planned. To the API server it writes nothing: the
+  // node's annotations and its NetworkUnavailable condition are as the first run left them,
+  // and plan listed neither.
+  const apiBefore = server.requests.length;
   const applied = await daemonRun(t, host, args, port);
+  t.deepEqual(server.requests.slice(apiBefore).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`), []);
   t.deepEqual(applied.changed, aclKeys);
   t.is(applied.modifyEndpoint, aclKeys.length);
   t.is(applied.writes, aclKeys.length, JSON.stringify(applied.after.counters));

@@ -18,7 +18,7 @@ import { resolveNodeName } from './node-name.js';
 import { annotationsOf, type NodeView } from './node-view.js';
 import { ownLease } from './own-lease.js';
 import { keepOwnNode } from './own-node-keeper.js';
-import { networkUpConditionPatch, nodePublicIpOverride, ownSubnets, planOwnAnnotations } from './own-node.js';
+import { networkUpConditionChanges, networkUpConditionPatch, nodePublicIpOverride, ownSubnets, planOwnAnnotations } from './own-node.js';
 
 export interface KubeTimings extends ListWatchTimings {
   /** Pause between attempts to read the own node (podCIDR) and to patch it. @default 3000 */
@@ -162,11 +162,19 @@ export class KubeSubnetManager implements SubnetManager {
     };
   }
 
-  /** Sets NetworkUnavailable=False (reason FlannelIsUp) once, unless disabled by flag. */
+  /**
+   * Sets NetworkUnavailable=False (reason FlannelIsUp) once, unless disabled by flag or the node
+   * already says so: flanneld patches it at every start, but an unchanged condition is no write.
+   */
   async markNetworkUp(signal: AbortSignal): Promise<void> {
     if (!this.#deps.setNodeNetworkUnavailable) return;
     const linked = this.#linked(signal);
     const nodeName = await this.nodeName(linked);
+    const changes = await this.#networkUpChanges(nodeName, linked);
+    if (changes.length === 0) {
+      this.#log.info({ node: nodeName }, 'The node network is already marked as available');
+      return;
+    }
     const now = this.#deps.now ?? (() => new Date());
     await retryWithBackoff(() => this.#deps.api.patchNodeStatus(nodeName, networkUpConditionPatch(now()), linked), {
       signal: linked,
@@ -174,7 +182,23 @@ export class KubeSubnetManager implements SubnetManager {
       what: `set the NetworkUnavailable condition of node ${nodeName}`,
       backoff: this.#deps.timings.backoff,
     });
-    this.#log.info({ node: nodeName }, 'Marked the node network as available');
+    this.#log.info({ node: nodeName, changes }, 'Marked the node network as available');
+  }
+
+  async networkUpChanges(signal: AbortSignal): Promise<string[]> {
+    if (!this.#deps.setNodeNetworkUnavailable) return [];
+    const linked = this.#linked(signal);
+    return this.#networkUpChanges(await this.nodeName(linked), linked);
+  }
+
+  async #networkUpChanges(nodeName: string, signal: AbortSignal): Promise<string[]> {
+    const node = await retryWithBackoff(() => this.#deps.api.getNode(nodeName, signal), {
+      signal,
+      log: this.#log,
+      what: `read node ${nodeName} before setting its NetworkUnavailable condition`,
+      backoff: this.#deps.timings.backoff,
+    });
+    return networkUpConditionChanges(node);
   }
 
   async close(): Promise<void> {

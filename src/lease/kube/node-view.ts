@@ -13,6 +13,9 @@ export interface NodeView {
     readonly podCIDR?: string;
     readonly podCIDRs?: readonly string[];
   };
+  readonly status?: {
+    readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string }[];
+  };
 }
 
 export function nodeNameOf(node: NodeView): string {

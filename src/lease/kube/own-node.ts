@@ -154,6 +154,19 @@ export function nodePublicIpOverride(
   return { publicIp, publicIpv6, invalid };
 }
 
+/**
+ * What marking the node's network as up would change: the NetworkUnavailable condition's status
+ * and reason as they are → as flannel sets them; empty when the node already says False for
+ * FlannelIsUp (then nothing is written, so a restart makes no API write).
+ */
+export function networkUpConditionChanges(node: NodeView): string[] {
+  const current = node.status?.conditions?.find((c) => c.type === 'NetworkUnavailable');
+  const changes: string[] = [];
+  if (current?.status !== 'False') changes.push(`status: ${current?.status ?? '(no condition)'} -> False`);
+  if (current?.reason !== 'FlannelIsUp') changes.push(`reason: ${current?.reason ?? '(none)'} -> FlannelIsUp`);
+  return changes;
+}
+
 /** The strategic-merge patch body that marks the node's network as up (merged by `type`). */
 export function networkUpConditionPatch(now: Date): { status: { conditions: Record<string, string>[] } } {
   // Kubernetes serialises metav1.Time at second precision.

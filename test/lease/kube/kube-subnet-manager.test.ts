@@ -175,6 +175,31 @@ test('markNetworkUp patches the NetworkUnavailable condition on the status subre
   ]);
 });
 
+test('markNetworkUp writes nothing when the node already says False for FlannelIsUp; plan sees the same', async (t) => {
+  const server = await KubeApiServer.start();
+  t.teardown(() => server.close());
+  server.addNode({ name: 'win-1', podCIDR: '10.244.5.0/24' });
+  server.updateNode('win-1', (node) => {
+    node.status.conditions = [{ type: 'NetworkUnavailable', status: 'True', reason: 'NoRouteCreated' }];
+  });
+  const manager = managerFor(server);
+  t.deepEqual(await manager.networkUpChanges(signal()), ['status: True -> False', 'reason: NoRouteCreated -> FlannelIsUp']);
+  t.is(server.requestsTo('PATCH', '/api/v1/nodes/win-1/status').length, 0, 'asking is read-only');
+
+  await manager.markNetworkUp(signal());
+  t.is(server.requestsTo('PATCH', '/api/v1/nodes/win-1/status').length, 1);
+  t.deepEqual(await manager.networkUpChanges(signal()), []);
+  // A restart: the condition is already what flannel sets, so nothing is sent.
+  await managerFor(server).markNetworkUp(signal());
+  t.is(server.requestsTo('PATCH', '/api/v1/nodes/win-1/status').length, 1);
+  // Someone else flips it back: the next start sets it again.
+  server.updateNode('win-1', (node) => {
+    node.status.conditions = [{ type: 'NetworkUnavailable', status: 'True', reason: 'RouteCreated' }];
+  });
+  await managerFor(server).markNetworkUp(signal());
+  t.is(server.requestsTo('PATCH', '/api/v1/nodes/win-1/status').length, 2);
+});
+
 test('markNetworkUp sends nothing with --set-node-network-unavailable=false', async (t) => {
   const server = await KubeApiServer.start();
   t.teardown(() => server.close());
