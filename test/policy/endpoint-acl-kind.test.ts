@@ -209,3 +209,19 @@ test('the compiler\'s lists on CNI endpoints: the flows match the policies, a la
   t.true((await flows())['10.244.1.7>10.244.1.6']);
   t.is(await converge(t, b, after), 0, 'a restart with nothing changed writes nothing');
 });
+
+test('matches compares rules, whatever was compared before with the same objects', async (t) => {
+  const b = await bed(t);
+  const kind = kindFor(b);
+  const base: AclPolicySetting = { Id: `${PREFIX}x`, Action: 'Allow', Direction: 'In', Priority: 1000, RemoteAddresses: '10.0.0.1,10.0.0.2', LocalPorts: '80,443' };
+  const desired = [base];
+  const same = { ours: [{ ...base, RemoteAddresses: '10.0.0.2,10.0.0.1' }], foreign: [] };
+  const other = { ours: [{ ...base, RemoteAddresses: '10.0.0.1' }], foreign: [] };
+  for (let round = 0; round < 2; round++) {
+    t.true(kind.matches(desired, same), `round ${round}`);
+    t.false(kind.matches(desired, other), `round ${round}`);
+    t.false(kind.matches(desired, { ours: [...same.ours, ...other.ours], foreign: [] }), `round ${round}: one rule more`);
+  }
+  // A list read anew from HNS holds new objects: they are compared by content, not by identity.
+  t.true(kind.matches([{ ...base }], { ours: [{ ...base, LocalPorts: '443,80' }], foreign: [] }));
+});
