@@ -35,7 +35,9 @@ export async function forEachInSlices<T>(items: Iterable<T>, visit: (item: T) =>
   const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   let inSlice = 0;
   let sliceStart = performance.now();
-  const endOfSlice = async (): Promise<void> => {
+  /** Counts one visit; true when the slice is used up (the clock is read every 64 visits). */
+  const sliceUsedUp = (): boolean => ++inSlice >= maxItems || ((inSlice & 63) === 0 && performance.now() - sliceStart >= sliceMs);
+  const endSlice = async (): Promise<void> => {
     await yieldToEventLoop();
     options.signal?.throwIfAborted();
     inSlice = 0;
@@ -45,14 +47,12 @@ export async function forEachInSlices<T>(items: Iterable<T>, visit: (item: T) =>
     const list = items as readonly T[];
     for (let i = 0; i < list.length; i++) {
       visit(list[i]!);
-      inSlice++;
-      if (inSlice >= maxItems || ((inSlice & 63) === 0 && performance.now() - sliceStart >= sliceMs)) await endOfSlice();
+      if (sliceUsedUp()) await endSlice();
     }
     return;
   }
   for (const item of items) {
     visit(item);
-    inSlice++;
-    if (inSlice >= maxItems || ((inSlice & 63) === 0 && performance.now() - sliceStart >= sliceMs)) await endOfSlice();
+    if (sliceUsedUp()) await endSlice();
   }
 }
