@@ -14,7 +14,9 @@ import { waitFor } from '../support/wait.js';
 
 const PREFIX = '/coreos.com/network';
 const NETWORK_NAME = 'flannel.4096';
-const NET_CONF = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}';
+// SubnetMin keeps the daemon's own (randomly allocated) lease clear of the leases the test
+// writes: one landing on 10.244.12.0/24 turned the /25 junk into "overlaps our own subnet".
+const NET_CONF = '{"Network":"10.244.0.0/16","SubnetMin":"10.244.100.0","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}';
 
 function vxlanLease(publicIp: string, mac: string, backendType = 'vxlan'): string {
   return `{"PublicIP":"${publicIp}","PublicIPv6":null,"BackendType":"${backendType}","BackendData":{"VNI":4096,"VtepMAC":"${mac}"}}`;

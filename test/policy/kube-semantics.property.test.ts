@@ -61,5 +61,7 @@ test('property: the Kubernetes-semantics evaluator agrees with the reference mod
     { numRuns: 150 },
   );
   t.true(denied > sides / 20, `denied ${denied} of ${sides} sides`);
-  t.true(isolatedSides > sides / 5, `isolated ${isolatedSides} of ${sides} sides`);
+  // The worlds are random: isolation has covered 18-30 % of the sides; a tenth is what shows the
+  // property reached isolated pods at all.
+  t.true(isolatedSides > sides / 10, `isolated ${isolatedSides} of ${sides} sides`);
 });
