@@ -46,8 +46,13 @@ export function tryParseIp4(text: string): number | undefined {
   return n >>> 0;
 }
 
+/**
+ * Dotted quad. Built with `join`, not a template: V8 keeps a concatenation of 13 or more
+ * characters as a tree of its parts (~130 bytes and 5-9 heap objects for "172.16.10.20/24"
+ * instead of one ~40-byte string), and every peer keeps several of these for as long as it lives.
+ */
 export function formatIp4(ip: number): string {
-  return `${(ip >>> 24) & 255}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+  return [(ip >>> 24) & 255, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.');
 }
 
 export function ip4Mask(prefixLen: number): number {
@@ -79,7 +84,8 @@ export function maskIp4Net(net: Ip4Net): Ip4Net {
 }
 
 export function formatIp4Net(net: Ip4Net): string {
-  return `${formatIp4(net.ip)}/${net.prefixLen}`;
+  const ip = net.ip;
+  return [(ip >>> 24) & 255, '.', (ip >>> 16) & 255, '.', (ip >>> 8) & 255, '.', ip & 255, '/', net.prefixLen].join('');
 }
 
 export function ip4NetSize(net: Ip4Net): number {
