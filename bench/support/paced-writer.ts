@@ -1,13 +1,15 @@
 /**
- * Child-process part of scale-etcd-inproc: writes new peers to etcd at a steady rate, as the
- * Linux nodes of a busy cluster would, from a process of its own so that its gRPC work and its
- * garbage collections do not share the measured daemon's event loop. Prints one JSON line:
- * each peer's subnet with the moment its put was issued and the moment etcd acknowledged it
- * (the write is committed then). Moments are `performance.timeOrigin + performance.now()`, milliseconds
- * on the wall clock, which the daemon's process reads the same way.
- * The first put goes out at `startAt` (wall-clock milliseconds), once this process has started and
- * connected, so its start-up is not inside the measured window.
- * Usage: node paced-writer.js <endpoint> <prefix> <first peer index> <per second> <seconds> <startAt>
+ * Child-process part of scale-etcd-inproc: changes etcd's leases at a steady rate, as the Linux
+ * nodes of a busy cluster would, from a process of its own so that its gRPC work and its
+ * garbage collections do not share the measured daemon's event loop. Half the changes add a new
+ * peer; the other half remove the peer added `REMOVE_AFTER_S` earlier, so the cluster keeps its
+ * size (removals start once that much time has passed: the first second adds only). Prints one
+ * JSON line: each added peer's subnet with the moment its put was issued and the moment etcd
+ * acknowledged it (the write is committed then). Moments are `performance.timeOrigin +
+ * performance.now()`, milliseconds on the wall clock, which the daemon's process reads the same
+ * way. The first write goes out at `startAt` (wall-clock milliseconds), once this process has
+ * started and connected, so its start-up is not inside the measured window.
+ * Usage: node paced-writer.js <endpoint> <prefix> <first peer index> <changes per second> <seconds> <startAt>
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchCluster, benchPeer } from './bench-cluster.js';
@@ -15,13 +17,18 @@ import { BenchCluster, benchPeer } from './bench-cluster.js';
 const [endpoint, prefix, fromText, rateText, secondsText, startAtText] = process.argv.slice(2);
 const from = Number(fromText);
 const perSecond = Number(rateText);
-const total = perSecond * Number(secondsText);
+const seconds = Number(secondsText);
 const now = (): number => performance.timeOrigin + performance.now();
 
-// Each 10 ms tick's peers go in one etcd transaction, so etcd syncs its disk 100 times a second
-// whatever the rate.
-const tickMs = 10;
+const REMOVE_AFTER_S = 1;
+// Each tick's changes (at least one add and one removal) go in one etcd transaction: every
+// 10 ms at 200 changes/s and more, so etcd syncs its disk at most 100 times a second.
+const tickMs = Math.max(10, 2000 / perSecond);
+const ticks = (seconds * 1000) / tickMs;
 const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
+const addsPerTick = Math.max(1, Math.floor(perTick / 2));
+const removeAfterTicks = (REMOVE_AFTER_S * 1000) / tickMs;
+const peerOf = (tick: number, i: number) => benchPeer(from + tick * addsPerTick + i);
 const cluster = new BenchCluster(endpoint!, prefix!);
 await cluster.client.get(`${prefix}/config`).string(); // connected before the clock starts
 const untilStart = Number(startAtText) - now();
@@ -29,15 +36,17 @@ if (untilStart > 0) await sleep(untilStart);
 const written: Array<[subnet: string, issuedAt: number, acknowledgedAt: number]> = [];
 const writes: Promise<void>[] = [];
 const start = performance.now();
-for (let k = 0; k < total; k += perTick) {
-  const wait = start + (k / perSecond) * 1000 - performance.now();
+for (let tick = 0; tick < ticks; tick++) {
+  const wait = start + tick * tickMs - performance.now();
   if (wait > 0) await sleep(wait);
-  const batch = Array.from({ length: Math.min(perTick, total - k) }, (_, i) => benchPeer(from + k + i));
+  const added = Array.from({ length: addsPerTick }, (_, i) => peerOf(tick, i));
+  const gone = tick - removeAfterTicks;
+  const removed = gone >= 0 ? Array.from({ length: perTick - addsPerTick }, (_, i) => peerOf(gone, i)) : [];
   const at = now();
   writes.push(
-    cluster.putPeers(batch).then(() => {
+    cluster.turnOver(added, removed).then(() => {
       const acknowledgedAt = now();
-      for (const peer of batch) written.push([peer.subnet, at, acknowledgedAt]);
+      for (const peer of added) written.push([peer.subnet, at, acknowledgedAt]);
     }),
   );
 }
