@@ -15,6 +15,16 @@ export interface ActualRemoteRoute {
   settings: RemoteSubnetRoutePolicySetting[];
 }
 
+/** Which listing last showed an entry (a symbol: never part of what is compared or logged). */
+const SHOWN_IN = Symbol('shown in listing');
+type Stamped = ActualRemoteRoute & { [SHOWN_IN]: number };
+
+/** An entry with its stamp field from the start, so that every entry keeps one shape. */
+function entry(spec: RemoteSubnetRouteSpec | undefined, settings: RemoteSubnetRoutePolicySetting[]): ActualRemoteRoute {
+  const made: Stamped = { spec, settings, [SHOWN_IN]: 0 };
+  return made;
+}
+
 /**
  * HNS policies per request. Cold start of N peers then costs about N/100 writes instead of
  * flannel's 2N; the cap keeps one request document small (~20 KB).
@@ -29,6 +39,8 @@ export const REMOTE_ROUTES_PER_REQUEST = 100;
 export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec, ActualRemoteRoute> {
   readonly name = 'remote-subnet-route';
   readonly maxBatch = REMOTE_ROUTES_PER_REQUEST;
+  /** How many listings this kind has made: the stamp `#holdsExactly` leaves on each entry shown. */
+  #listings = 0;
 
   constructor(
     private readonly hns: HnsClient,
@@ -37,9 +49,12 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
 
   async listActual(signal?: AbortSignal, previous?: ReadonlyMap<string, ActualRemoteRoute>): Promise<Map<string, ActualRemoteRoute>> {
     const network = await this.hns.getNetwork(this.networkId());
-    const actual = new Map<string, ActualRemoteRoute>();
+    const policies = network.Policies ?? [];
     // Sliced: at 20,000 peers reading every route back is tens of milliseconds of work.
-    await forEachInSlices(network.Policies ?? [], (policy) => {
+    const sliced = signal ? { signal } : {};
+    if (previous instanceof Map && (await this.#holdsExactly(policies, previous, sliced))) return previous;
+    const actual = new Map<string, ActualRemoteRoute>();
+    await forEachInSlices(policies, (policy) => {
       if (policy.Type !== 'RemoteSubnetRoute') return;
       const settings = policy.Settings as RemoteSubnetRoutePolicySetting;
       const known = previous?.get(typeof settings.DestinationPrefix === 'string' ? settings.DestinationPrefix : '');
@@ -52,11 +67,38 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
       // A policy we cannot parse still belongs to our network: key it by its raw text so that
       // it is never desired and gets removed once the desired state is known.
       const key = spec?.destinationPrefix ?? `unparseable:${JSON.stringify(settings)}`;
-      const entry = actual.get(key);
-      if (entry) actual.set(key, { spec: entry.spec, settings: [...entry.settings, settings] });
-      else actual.set(key, { spec, settings: [settings] });
-    }, signal ? { signal } : {});
+      const earlier = actual.get(key);
+      actual.set(key, earlier ? entry(earlier.spec, [...earlier.settings, settings]) : entry(spec, [settings]));
+    }, sliced);
     return actual;
+  }
+
+  /**
+   * True when the listed policies are exactly the entries of `previous`, one policy each: the
+   * usual resync, which can then keep `previous` instead of building a map of 20,000 entries
+   * (most of a resync's garbage, and the collections it set off). Stops looking at the first
+   * policy that differs; the caller then builds the map. Each entry shown is stamped with this
+   * listing's number, so a second policy for the same prefix counts as a difference, and its
+   * setting is swapped for the equal one HNS listed, so that the next listing finds the very
+   * same object when the host hands it out again (the simulator does; a parsed document never).
+   */
+  async #holdsExactly(policies: readonly NetworkPolicy[], previous: ReadonlyMap<string, ActualRemoteRoute>, sliced: { signal?: AbortSignal }): Promise<boolean> {
+    const listing = ++this.#listings;
+    let same = true;
+    let shown = 0;
+    await forEachInSlices(policies, (policy) => {
+      if (!same || policy.Type !== 'RemoteSubnetRoute') return;
+      const settings = policy.Settings as RemoteSubnetRoutePolicySetting;
+      const known = typeof settings.DestinationPrefix === 'string' ? (previous.get(settings.DestinationPrefix) as (ActualRemoteRoute & { [SHOWN_IN]?: number }) | undefined) : undefined;
+      if (known === undefined || known[SHOWN_IN] === listing || known.settings.length !== 1 || !sameSettings(known.settings[0]!, settings)) {
+        same = false;
+        return;
+      }
+      known[SHOWN_IN] = listing;
+      known.settings[0] = settings;
+      shown++;
+    }, sliced);
+    return same && shown === previous.size;
   }
 
   matches(desired: RemoteSubnetRouteSpec, actual: ActualRemoteRoute): boolean {
@@ -64,7 +106,7 @@ export class RemoteSubnetRouteKind implements ResourceKind<RemoteSubnetRouteSpec
   }
 
   toActual(desired: RemoteSubnetRouteSpec): ActualRemoteRoute {
-    return { spec: desired, settings: [toPolicySetting(desired)] };
+    return entry(desired, [toPolicySetting(desired)]);
   }
 
   async apply(changes: readonly Change<RemoteSubnetRouteSpec, ActualRemoteRoute>[]): Promise<void> {
