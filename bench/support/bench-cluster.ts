@@ -89,19 +89,6 @@ export class BenchCluster {
     return `${this.prefix}/subnets/${peer.key}`;
   }
 
-  /**
-   * One transaction that puts `added` and deletes `removed`: a cluster where as many nodes come
-   * as go, so the number of peers stays put while changes stream in.
-   */
-  async turnOver(added: readonly BenchPeer[], removed: readonly BenchPeer[]): Promise<void> {
-    const lease = await this.etcdLease.grant();
-    const success = [
-      ...added.map((p) => ({ request_put: { key: Buffer.from(this.keyOf(p)), value: Buffer.from(peerValue(p, this.backend)), lease } })),
-      ...removed.map((p) => ({ request_delete_range: { key: Buffer.from(this.keyOf(p)) } })),
-    ];
-    await this.#retried(() => this.client.kv.txn({ success }));
-  }
-
   async deletePeer(peer: BenchPeer): Promise<void> {
     await this.client.delete().key(`${this.prefix}/subnets/${peer.key}`);
   }

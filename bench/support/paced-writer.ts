@@ -12,7 +12,8 @@
  * Usage: node paced-writer.js <endpoint> <prefix> <first peer index> <changes per second> <seconds> <startAt>
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BenchCluster, benchPeer } from './bench-cluster.js';
+import { BenchCluster, benchPeer, peerValue, type BenchPeer } from './bench-cluster.js';
+import { encodeTurnOver, RawTxnWriter } from './etcd-raw-txn.js';
 
 const [endpoint, prefix, fromText, rateText, secondsText, startAtText] = process.argv.slice(2);
 const from = Number(fromText);
@@ -29,8 +30,14 @@ const perTick = Math.max(1, Math.round((perSecond * tickMs) / 1000));
 const addsPerTick = Math.max(1, Math.floor(perTick / 2));
 const removeAfterTicks = (REMOVE_AFTER_S * 1000) / tickMs;
 const peerOf = (tick: number, i: number) => benchPeer(from + tick * addsPerTick + i);
+// The etcd3 client only grants the 24 h etcd lease the peers are put under; the paced writes
+// go through the lean writer (bench/support/etcd-raw-txn.ts), connected before the clock starts.
 const cluster = new BenchCluster(endpoint!, prefix!);
-await cluster.client.get(`${prefix}/config`).string(); // connected before the clock starts
+const lease = BigInt(await cluster.client.lease(86_400, { autoKeepAlive: false }).grant());
+cluster.close();
+const writer = new RawTxnWriter(endpoint!);
+await writer.txn(encodeTurnOver([], [`${prefix}/warm-up`], lease));
+const keyOf = (peer: BenchPeer): string => `${prefix}/subnets/${peer.key}`;
 const untilStart = Number(startAtText) - now();
 if (untilStart > 0) await sleep(untilStart);
 const written: Array<[subnet: string, issuedAt: number, acknowledgedAt: number]> = [];
@@ -44,12 +51,12 @@ for (let tick = 0; tick < ticks; tick++) {
   const removed = gone >= 0 ? Array.from({ length: perTick - addsPerTick }, (_, i) => peerOf(gone, i)) : [];
   const at = now();
   writes.push(
-    cluster.turnOver(added, removed).then(() => {
+    writer.txn(encodeTurnOver(added.map((p) => [keyOf(p), peerValue(p)] as const), removed.map(keyOf), lease)).then(() => {
       const acknowledgedAt = now();
       for (const peer of added) written.push([peer.subnet, at, acknowledgedAt]);
     }),
   );
 }
 await Promise.all(writes);
-cluster.close();
+writer.close();
 process.stdout.write(`${JSON.stringify({ written })}\n`);
