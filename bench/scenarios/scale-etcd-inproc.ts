@@ -137,7 +137,7 @@ async function stallsAndLatency(report: Report, cluster: BenchCluster, endpoint:
 }
 
 /**
- * etcd's own share with no daemon running: the same writer at 1,000 puts/s, under a prefix of
+ * etcd's own share with no daemon running: the same writer at 1,000 changes/s, under a prefix of
  * its own, into the same etcd already holding the `n` peers.
  */
 async function etcdAlone(report: Report, endpoint: string, prefix: string, n: number): Promise<void> {
