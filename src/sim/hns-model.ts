@@ -7,8 +7,8 @@ import {
   validateNetworkDocument, validateNetworkPolicy,
 } from './hns-validation.js';
 import type { HostNetModel } from './host-net-model.js';
-import { normaliseGuid, type IdSource } from './identity.js';
-import { PolicySet, type SimPolicy } from './policy-set.js';
+import { normaliseGuid, policyIdentity, type IdSource } from './identity.js';
+import { PolicySet, routePrefixOf, type AddConflict, type SimPolicy } from './policy-set.js';
 
 /** Network types whose creation puts a vSwitch on a physical adapter (the vEthernet swap). */
 const VSWITCH_TYPES = new Set(['Overlay', 'L2Bridge', 'L2Tunnel', 'Transparent']);
@@ -325,9 +325,24 @@ function checkPolicyPlacement(call: string, policies: readonly SimPolicy[], netw
  *   Update replaces its whole list (replacementSet, an assumption explained there).
  */
 function applyPolicyRequest(call: string, set: PolicySet, requestType: string, policies: readonly SimPolicy[], context: Record<string, unknown>): void {
-  const batch = new PolicySet();
+  // Each policy's identity and route prefix once per request: computing them is most of what a
+  // write costs the simulator, which runs in the daemon's process in tests and benchmarks.
+  const identities = policies.map((p) => policyIdentity(p));
+  const prefixes = policies.map((p) => routePrefixOf(p));
+  /** What the request itself already holds, to refuse a policy it carries twice. */
+  const batchIdentities = new Set<string>();
+  const batchRoutes = new Map<string, SimPolicy>();
+  const takeIntoBatch = (p: SimPolicy, i: number): void => {
+    batchIdentities.add(identities[i]!);
+    if (prefixes[i] !== undefined) batchRoutes.set(prefixes[i], p);
+  };
+  const batchConflict = (i: number): AddConflict | undefined => {
+    if (batchIdentities.has(identities[i]!)) return { kind: 'identical' };
+    const existing = prefixes[i] === undefined ? undefined : batchRoutes.get(prefixes[i]);
+    return existing === undefined ? undefined : { kind: 'same-prefix', existing };
+  };
   const checkAgainst = (target: PolicySet, p: SimPolicy, i: number): void => {
-    const conflict = target.conflictFor(p) ?? batch.conflictFor(p);
+    const conflict = target.conflictFor(p, identities[i], prefixes[i]) ?? batchConflict(i);
     if (!conflict) return;
     const message = conflict.kind === 'identical' ? 'an identical policy already exists' : 'a RemoteSubnetRoute for this DestinationPrefix already exists';
     throw new HnsError(call, HCN_E.POLICY_ALREADY_EXISTS, message, {
@@ -336,24 +351,24 @@ function applyPolicyRequest(call: string, set: PolicySet, requestType: string, p
   };
   switch (requestType) {
     case 'Add':
-      policies.forEach((p, i) => { checkAgainst(set, p, i); batch.add(p); });
-      for (const p of policies) set.add(p);
+      policies.forEach((p, i) => { checkAgainst(set, p, i); takeIntoBatch(p, i); });
+      policies.forEach((p, i) => set.add(p, identities[i], prefixes[i]));
       return;
     case 'Remove':
       policies.forEach((p, i) => {
-        if (!set.has(p) || batch.has(p)) {
+        if (!set.has(p, identities[i]) || batchIdentities.has(identities[i]!)) {
           throw new HnsError(call, HCN_E.POLICY_NOT_FOUND, 'no policy with these exact settings', { ...context, field: `Policies[${i}]`, policyType: p.Type, settings: p.Settings });
         }
-        batch.add(p);
+        takeIntoBatch(p, i);
       });
-      for (const p of policies) set.remove(p);
+      policies.forEach((p, i) => set.remove(p, identities[i], prefixes[i]));
       return;
     case 'Update': {
       const types = new Set(policies.map((p) => p.Type));
       const kept = new PolicySet(set.list().filter((p) => !types.has(p.Type)));
-      policies.forEach((p, i) => { checkAgainst(kept, p, i); batch.add(p); });
+      policies.forEach((p, i) => { checkAgainst(kept, p, i); takeIntoBatch(p, i); });
       set.removeTypes(types);
-      for (const p of policies) set.add(p);
+      policies.forEach((p, i) => set.add(p, identities[i], prefixes[i]));
       return;
     }
     default:

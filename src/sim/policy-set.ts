@@ -38,8 +38,9 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
     return [...this.byIdentity.values()];
   }
 
-  has(policy: SimPolicy): boolean {
-    return this.byIdentity.has(policyIdentity(policy));
+  /** `identity` is `policyIdentity(policy)`, passed in by a caller that already computed it. */
+  has(policy: SimPolicy, identity = policyIdentity(policy)): boolean {
+    return this.byIdentity.has(identity);
   }
 
   hasType(type: string): boolean {
@@ -48,26 +49,21 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
   }
 
   /** undefined when `policy` can be added; otherwise what it collides with. */
-  conflictFor(policy: SimPolicy): AddConflict | undefined {
-    if (this.byIdentity.has(policyIdentity(policy))) return { kind: 'identical' };
-    const prefix = routePrefixOf(policy);
+  conflictFor(policy: SimPolicy, identity = policyIdentity(policy), prefix = routePrefixOf(policy)): AddConflict | undefined {
+    if (this.byIdentity.has(identity)) return { kind: 'identical' };
     const existing = prefix === undefined ? undefined : this.routeByPrefix.get(prefix);
     if (existing !== undefined) return { kind: 'same-prefix', existing: this.byIdentity.get(existing)! };
     return undefined;
   }
 
-  add(policy: P): void {
-    const identity = policyIdentity(policy);
+  add(policy: P, identity = policyIdentity(policy), prefix = routePrefixOf(policy)): void {
     this.byIdentity.set(identity, deepFreeze(structuredClone(policy)));
-    const prefix = routePrefixOf(policy);
     if (prefix !== undefined) this.routeByPrefix.set(prefix, identity);
   }
 
   /** Removes the policy whose Type and Settings equal `policy`'s; false when there is none. */
-  remove(policy: SimPolicy): boolean {
-    const identity = policyIdentity(policy);
+  remove(policy: SimPolicy, identity = policyIdentity(policy), prefix = routePrefixOf(policy)): boolean {
     if (!this.byIdentity.delete(identity)) return false;
-    const prefix = routePrefixOf(policy);
     if (prefix !== undefined && this.routeByPrefix.get(prefix) === identity) this.routeByPrefix.delete(prefix);
     return true;
   }
