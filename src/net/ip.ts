@@ -83,9 +83,9 @@ export function maskIp4Net(net: Ip4Net): Ip4Net {
   return { ip: (net.ip & ip4Mask(net.prefixLen)) >>> 0, prefixLen: net.prefixLen };
 }
 
+/** "a.b.c.d/n", joined for the same reason as `formatIp4`. */
 export function formatIp4Net(net: Ip4Net): string {
-  const ip = net.ip;
-  return [(ip >>> 24) & 255, '.', (ip >>> 16) & 255, '.', (ip >>> 8) & 255, '.', ip & 255, '/', net.prefixLen].join('');
+  return [formatIp4(net.ip), net.prefixLen].join('/');
 }
 
 export function ip4NetSize(net: Ip4Net): number {
