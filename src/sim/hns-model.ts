@@ -8,7 +8,7 @@ import {
 } from './hns-validation.js';
 import type { HostNetModel } from './host-net-model.js';
 import { normaliseGuid, policyIdentity, type IdSource } from './identity.js';
-import { PolicySet, routePrefixOf, type AddConflict, type SimPolicy } from './policy-set.js';
+import { PolicySet, routePrefixOf, type SimPolicy } from './policy-set.js';
 
 /** Network types whose creation puts a vSwitch on a physical adapter (the vEthernet swap). */
 const VSWITCH_TYPES = new Set(['Overlay', 'L2Bridge', 'L2Tunnel', 'Transparent']);
@@ -330,19 +330,10 @@ function applyPolicyRequest(call: string, set: PolicySet, requestType: string, p
   const identities = policies.map((p) => policyIdentity(p));
   const prefixes = policies.map((p) => routePrefixOf(p));
   /** What the request itself already holds, to refuse a policy it carries twice. */
-  const batchIdentities = new Set<string>();
-  const batchRoutes = new Map<string, SimPolicy>();
-  const takeIntoBatch = (p: SimPolicy, i: number): void => {
-    batchIdentities.add(identities[i]!);
-    if (prefixes[i] !== undefined) batchRoutes.set(prefixes[i], p);
-  };
-  const batchConflict = (i: number): AddConflict | undefined => {
-    if (batchIdentities.has(identities[i]!)) return { kind: 'identical' };
-    const existing = prefixes[i] === undefined ? undefined : batchRoutes.get(prefixes[i]);
-    return existing === undefined ? undefined : { kind: 'same-prefix', existing };
-  };
+  const batch = new PolicySet<SimPolicy>([], { copy: false });
+  const takeIntoBatch = (p: SimPolicy, i: number): void => batch.add(p, identities[i], prefixes[i]);
   const checkAgainst = (target: PolicySet, p: SimPolicy, i: number): void => {
-    const conflict = target.conflictFor(p, identities[i], prefixes[i]) ?? batchConflict(i);
+    const conflict = target.conflictFor(p, identities[i], prefixes[i]) ?? batch.conflictFor(p, identities[i], prefixes[i]);
     if (!conflict) return;
     const message = conflict.kind === 'identical' ? 'an identical policy already exists' : 'a RemoteSubnetRoute for this DestinationPrefix already exists';
     throw new HnsError(call, HCN_E.POLICY_ALREADY_EXISTS, message, {
@@ -356,7 +347,7 @@ function applyPolicyRequest(call: string, set: PolicySet, requestType: string, p
       return;
     case 'Remove':
       policies.forEach((p, i) => {
-        if (!set.has(p, identities[i]) || batchIdentities.has(identities[i]!)) {
+        if (!set.has(p, identities[i]) || batch.has(p, identities[i])) {
           throw new HnsError(call, HCN_E.POLICY_NOT_FOUND, 'no policy with these exact settings', { ...context, field: `Policies[${i}]`, policyType: p.Type, settings: p.Settings });
         }
         takeIntoBatch(p, i);

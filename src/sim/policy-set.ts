@@ -25,7 +25,11 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
   /** RemoteSubnetRoute DestinationPrefix (masked) → identity: HNS keeps one route per prefix. */
   private readonly routeByPrefix = new Map<string, string>();
 
-  constructor(policies: Iterable<P> = []) {
+  /**
+   * `copy: false` keeps the caller's objects as they are: for a set that lives only while one
+   * request is checked, which nobody reads from afterwards.
+   */
+  constructor(policies: Iterable<P> = [], private readonly options: { copy: boolean } = { copy: true }) {
     for (const policy of policies) this.add(policy);
   }
 
@@ -57,7 +61,7 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
   }
 
   add(policy: P, identity = policyIdentity(policy), prefix = routePrefixOf(policy)): void {
-    this.byIdentity.set(identity, deepFreeze(structuredClone(policy)));
+    this.byIdentity.set(identity, this.options.copy ? deepFreeze(structuredClone(policy)) : policy);
     if (prefix !== undefined) this.routeByPrefix.set(prefix, identity);
   }
 

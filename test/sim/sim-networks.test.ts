@@ -182,3 +182,16 @@ test('with switchCutoffCalls the new vEthernet adapter is down for exactly that 
   for (let i = 0; i < 4; i++) polls.push((await host.routes.listInterfaces())[0]!.up);
   t.deepEqual(polls, [false, false, true, true]);
 });
+
+test('one request carrying a route twice, or two routes for one prefix, is refused whole; so is removing one policy twice', async (t) => {
+  const host = await openTestHost(t);
+  const { ID: id } = await host.hns.createNetwork(overlayNetwork());
+  const routes = async () => (await host.hns.getNetwork(id!)).Policies?.filter((p) => p.Type === 'RemoteSubnetRoute').length;
+  await rejectsWithHresult(t, host.hns.modifyNetwork(id!, policyRequest('Add', [remoteSubnetRoute('10.244.2.0/24'), remoteSubnetRoute('10.244.2.0/24')])), HCN_E.POLICY_ALREADY_EXISTS);
+  // Host bits do not make another prefix: 10.244.3.7/24 is 10.244.3.0/24.
+  await rejectsWithHresult(t, host.hns.modifyNetwork(id!, policyRequest('Add', [remoteSubnetRoute('10.244.3.0/24'), remoteSubnetRoute('10.244.3.7/24', '192.168.1.50')])), HCN_E.POLICY_ALREADY_EXISTS);
+  t.is(await routes(), 0, 'a refused request adds nothing');
+  await host.hns.modifyNetwork(id!, policyRequest('Add', [remoteSubnetRoute('10.244.2.0/24'), remoteSubnetRoute('10.244.3.0/24')]));
+  await rejectsWithHresult(t, host.hns.modifyNetwork(id!, policyRequest('Remove', [remoteSubnetRoute('10.244.2.0/24'), remoteSubnetRoute('10.244.2.0/24')])), HCN_E.POLICY_NOT_FOUND);
+  t.is(await routes(), 2, 'a refused request removes nothing');
+});
