@@ -31,7 +31,7 @@ import {
   changedPolicy, LABEL_CHANGE_POD, localPodIndexes, namespaceObject, podIp, podKey, podName, podObject, policyObjects, WORLD,
 } from '../support/policy-world.js';
 import { percentile, processPeakRssMiB } from '../support/proc-stats.js';
-import { shippedNodeOptions } from '../support/shipped-node-options.js';
+import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 
 const PUBLIC_IP = '192.168.1.10';
 const SERVICE_CIDR = '10.96.0.0/12';
@@ -53,13 +53,14 @@ class PolicyDataplaneBench {
   readonly #hostFile: string;
   readonly #args: string[];
   readonly #env: Record<string, string>;
+  readonly #nodeFlags: string[];
   readonly #port: number;
   /** Pod key → endpoint id (lower case). */
   readonly #endpointOf = new Map<string, string>();
   readonly #podOf = new Map<string, string>();
   #run: Run | undefined;
 
-  constructor(dir: string, server: KubeApiServer, port: number, nodeOptions: string) {
+  constructor(dir: string, server: KubeApiServer, port: number, nodeFlags: string[]) {
     this.#dir = dir;
     this.#server = server;
     this.#hostFile = join(dir, 'host.json');
@@ -78,7 +79,8 @@ class PolicyDataplaneBench {
       '--resync-interval=3600',
       '--log-level=debug',
     ];
-    this.#env = { NODE_NAME: WORLD.node, NODE_OPTIONS: nodeOptions };
+    this.#env = { NODE_NAME: WORLD.node };
+    this.#nodeFlags = nodeFlags;
   }
 
   get run(): Run {
@@ -98,7 +100,7 @@ class PolicyDataplaneBench {
 
   start(): Run {
     const startedAt = Date.now();
-    const daemon = DaemonProcess.start(this.#args, this.#env);
+    const daemon = DaemonProcess.start(this.#args, this.#env, this.#nodeFlags);
     this.#run = { daemon, writes: new EndpointWriteLog(daemon), startedAt };
     return this.#run;
   }
@@ -183,7 +185,7 @@ function emit(server: KubeApiServer, kind: 'pods' | 'networkpolicies', object: S
 export default async function run(report: Report): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-policy-'));
   const server = await KubeApiServer.start();
-  const bench = new PolicyDataplaneBench(dir, server, await freePort(), await shippedNodeOptions());
+  const bench = new PolicyDataplaneBench(dir, server, await freePort(), await shippedNodeFlags());
   const reference = new PolicyReference(WORLD.node, [PUBLIC_IP]);
   let logWrites = 0;
   try {
@@ -307,7 +309,7 @@ export default async function run(report: Report): Promise<void> {
     report('api_event_to_first_endpoint_write_p99', percentile(firstPerEvent, 99), 'ms');
     report('api_event_to_last_endpoint_written_p99', percentile(perEvent, 99), 'ms', 'per event, every affected endpoint (one write at a time)');
     report('latency_events_unexpected_writes', unexpectedWrites, 'writes', '0');
-    report('peak_rss', await processPeakRssMiB(bench.run.daemon.child.pid!), 'MiB', `NODE_OPTIONS="${await shippedNodeOptions()}", debug logging on`);
+    report('peak_rss', await processPeakRssMiB(bench.run.daemon.child.pid!), 'MiB', `node ${(await shippedNodeFlags()).join(' ')}, debug logging on`);
     logWrites += cold.writes.mark();
     await bench.stop();
 

@@ -23,7 +23,7 @@ import type { Report } from '../run.js';
 import { BenchCluster, benchPeer, type BenchPeer } from '../support/bench-cluster.js';
 import { ChildProbe } from '../support/child-probe.js';
 import { processPeakRssMiB } from '../support/proc-stats.js';
-import { shippedNodeOptions } from '../support/shipped-node-options.js';
+import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 
 const SIZES = [5000, 20000];
 const IDLE_SECONDS = 5;
@@ -36,7 +36,8 @@ async function programmed(file: string): Promise<Set<string>> {
   return new Set(remoteSubnetRoutes(await readHostFile(file), 'flannel.4096').map((r) => r.DestinationPrefix));
 }
 
-async function childRun(n: number, endpoint: string, dir: string, nodeOptions: string, report: Report): Promise<number> {
+async function childRun(n: number, endpoint: string, dir: string, nodeFlags: string[], report: Report): Promise<number> {
+  const nodeOptions = nodeFlags.join(' ');
   const cluster = new BenchCluster(endpoint, `/scale-child-${n}-${Date.now()}/network`);
   const proxy = await startTcpProxy(endpoint);
   const hostFile = join(dir, `host-child-${n}.json`);
@@ -62,7 +63,8 @@ async function childRun(n: number, endpoint: string, dir: string, nodeOptions: s
         '--resync-interval=3600',
         '--log-level=warn',
       ],
-      { NODE_OPTIONS: nodeOptions },
+      {},
+      nodeFlags,
     );
     const probe = new ChildProbe(daemon, `etcd, ${n} peers, ${nodeOptions}`);
     try {
@@ -120,9 +122,9 @@ async function measureChild(n: number, probe: ChildProbe, c: ChildContext, repor
 }
 
 
-async function simAlone(n: number, dir: string, nodeOptions: string): Promise<number> {
-  const { stdout } = await promisify(execFile)(process.execPath, [SIM_ALONE, join(dir, `sim-alone-${n}.json`), String(n)], {
-    env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions },
+async function simAlone(n: number, dir: string, nodeFlags: string[]): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeFlags, SIM_ALONE, join(dir, `sim-alone-${n}.json`), String(n)], {
+    env: { PATH: process.env.PATH },
   });
   return Number(stdout.trim());
 }
@@ -130,15 +132,15 @@ async function simAlone(n: number, dir: string, nodeOptions: string): Promise<nu
 export default async function run(report: Report): Promise<void> {
   const etcd = await startEtcd();
   const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-scale-'));
-  const nodeOptions = await shippedNodeOptions();
+  const nodeFlags = await shippedNodeFlags();
   try {
     // The simulator runs inside the daemon's process: measured alone with the same options, an
     // empty host gives Node's own floor and a full one the simulator's share of the peak.
-    const simFloor = await simAlone(0, dir, nodeOptions);
+    const simFloor = await simAlone(0, dir, nodeFlags);
     report('sim_alone.peak_rss.0', simFloor, 'MiB', 'Node + simulator, empty host');
     for (const n of SIZES) {
-      const peak = await childRun(n, etcd.endpoint, dir, nodeOptions, report);
-      const sim = await simAlone(n, dir, nodeOptions);
+      const peak = await childRun(n, etcd.endpoint, dir, nodeFlags, report);
+      const sim = await simAlone(n, dir, nodeFlags);
       report(`sim_alone.peak_rss.${n}`, sim, 'MiB', 'the simulator alone with as many policies');
       report(`child.peak_rss_without_simulator.${n}`, peak - (sim - simFloor), 'MiB', n === 5000 ? '<= 100' : undefined);
     }

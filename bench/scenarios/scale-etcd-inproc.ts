@@ -23,7 +23,7 @@ import type { Report } from '../run.js';
 import { BenchCluster, benchPeer, type BenchPeer } from '../support/bench-cluster.js';
 import { startInProcessDaemon } from '../support/in-process-daemon.js';
 import { percentile } from '../support/proc-stats.js';
-import { shippedNodeOptions } from '../support/shipped-node-options.js';
+import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 import { measureStalls } from '../support/stall-probe.js';
 
 const CPU_SIZES = [50, 5000, 20000];
@@ -171,12 +171,13 @@ async function inProcess(report: Report, endpoint: string, dir: string, n: numbe
 const CHILD_ENV = 'FLANNEL_WIN_BENCH_INPROC_CHILD';
 
 export default async function run(report: Report): Promise<void> {
-  const nodeOptions = await shippedNodeOptions();
+  const nodeFlags = await shippedNodeFlags();
+  const nodeOptions = nodeFlags.join(' ');
   const cpuPerEvent = new Map<number, number>();
   // One child per size and part: a fresh heap each, as one daemon of that size would have.
   for (const n of CPU_SIZES) {
     for (const part of n < 5000 ? (['cpu'] as const) : (['cpu', 'latency'] as const)) {
-      const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions.split(' '), fileURLToPath(import.meta.url)], {
+      const { stdout } = await promisify(execFile)(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url)], {
         env: { ...process.env, [CHILD_ENV]: `${n}:${part}` },
         maxBuffer: 16 * 1024 * 1024,
       });

@@ -19,7 +19,7 @@ import { benchNetConf, benchPeer } from '../support/bench-cluster.js';
 import { ChildProbe } from '../support/child-probe.js';
 import { realisticLinuxNode, withStatus } from '../support/kube-node-generator.js';
 import { processPeakRssMiB } from '../support/proc-stats.js';
-import { shippedNodeOptions } from '../support/shipped-node-options.js';
+import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 
 const SIZES = [5000, 20000];
 const IDLE_SECONDS = 5;
@@ -34,7 +34,8 @@ function addLinuxNode(server: KubeApiServer, i: number): void {
   server.updateNode(input.name, (node) => withStatus(node, status));
 }
 
-async function runSize(n: number, dir: string, nodeOptions: string, report: Report): Promise<void> {
+async function runSize(n: number, dir: string, nodeFlags: string[], report: Report): Promise<void> {
+  const nodeOptions = nodeFlags.join(' ');
   const server = await KubeApiServer.start();
   const hostFile = join(dir, `host-kube-${n}.json`);
   const netConf = join(dir, `net-conf-${n}.json`);
@@ -62,7 +63,8 @@ async function runSize(n: number, dir: string, nodeOptions: string, report: Repo
         '--resync-interval=3600',
         '--log-level=warn',
       ],
-      { NODE_OPTIONS: nodeOptions, NODE_NAME: 'win-1' },
+      { NODE_NAME: 'win-1' },
+      nodeFlags,
     );
     const probe = new ChildProbe(daemon, `kube, ${n} nodes, ${nodeOptions}`);
     try {
@@ -97,9 +99,9 @@ async function runSize(n: number, dir: string, nodeOptions: string, report: Repo
 
 export default async function run(report: Report): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'flannel-win-bench-scale-kube-'));
-  const nodeOptions = await shippedNodeOptions();
+  const nodeFlags = await shippedNodeFlags();
   try {
-    for (const n of SIZES) await runSize(n, dir, nodeOptions, report);
+    for (const n of SIZES) await runSize(n, dir, nodeFlags, report);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

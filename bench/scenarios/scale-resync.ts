@@ -10,14 +10,15 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Report } from '../run.js';
-import { shippedNodeOptions } from '../support/shipped-node-options.js';
+import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 
 const SCRIPT = fileURLToPath(new URL('../support/resync-stall.js', import.meta.url));
 
 export default async function run(report: Report): Promise<void> {
-  const nodeOptions = await shippedNodeOptions();
+  const nodeFlags = await shippedNodeFlags();
+  const nodeOptions = nodeFlags.join(' ');
   for (const n of [5000, 20000]) {
-    const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions.split(' '), SCRIPT, String(n)]);
+    const { stdout } = await promisify(execFile)(process.execPath, [...nodeFlags, SCRIPT, String(n)]);
     const figures = JSON.parse(stdout) as { cpuMs: number; wallMs: number; medianMs: number };
     report(`reconciler_resync_longest_stall_cpu.${n}`, figures.cpuMs, 'ms', `< 10 (${nodeOptions})`);
     report(`reconciler_resync_longest_stall_wall.${n}`, figures.wallMs, 'ms', 'incl. other processes\' time on this machine');

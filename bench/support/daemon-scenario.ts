@@ -19,7 +19,7 @@ import { waitFor } from '../../test/support/wait.js';
 import type { Report } from '../run.js';
 import { BenchCluster, benchPeer, type BenchBackend, type BenchPeer } from './bench-cluster.js';
 import { processCpuMs, processPeakRssMiB } from './proc-stats.js';
-import { shippedNodeOptions } from './shipped-node-options.js';
+import { shippedNodeFlags } from './shipped-node-flags.js';
 
 const SIZES = [50, 500, 5000];
 const CPU_EVENTS = 500;
@@ -149,14 +149,14 @@ async function runSize(n: number, endpoint: string, report: Report, options: Dae
     if (n === SIZES.at(-1)) {
       // The same cold start with the V8 options the DaemonSet passes to node.exe: most of the
       // default peak is garbage V8 has not collected yet, not live state.
-      const shipped = await shippedNodeOptions();
+      const shipped = await shippedNodeFlags();
       const tight = join(dir, 'host-tight.json');
       await prepareHost(backend, tight);
       const tightArgs = args.map((a) => (a.startsWith('--sim-state=') ? `--sim-state=${tight}` : a));
-      daemon = DaemonProcess.start(tightArgs, { NODE_OPTIONS: shipped });
+      daemon = DaemonProcess.start(tightArgs, {}, shipped);
       await until('tight-heap cold start', ready);
       await until('tight-heap: every peer programmed', async () => programmed(backend, await readHostFile(tight)).size >= n);
-      report(`peak_rss_tight_heap.${n}`, await processPeakRssMiB(daemon.child.pid!), 'MiB', `< 100 (NODE_OPTIONS="${shipped}")`);
+      report(`peak_rss_tight_heap.${n}`, await processPeakRssMiB(daemon.child.pid!), 'MiB', `< 100 (node ${shipped.join(' ')})`);
       await daemon.stop();
       daemon = undefined;
     }

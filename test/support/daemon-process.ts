@@ -50,8 +50,9 @@ export class DaemonProcess {
     this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static start(args: readonly string[], env: Record<string, string | undefined> = {}): DaemonProcess {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+  /** `nodeFlags` go to node itself, before the script, as the DaemonSet passes its V8 options. */
+  static start(args: readonly string[], env: Record<string, string | undefined> = {}, nodeFlags: readonly string[] = []): DaemonProcess {
+    const child = spawn(process.execPath, [...nodeFlags, MAIN_JS, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
