@@ -25,6 +25,8 @@ export interface HeapWatchOptions {
   intervalMs?: number;
   /** @default V8's own figures */
   read?: () => HeapFigures;
+  /** The options node was started with (the DaemonSet's V8 sizing), logged with the limit. @default process.execArgv */
+  nodeFlags?: readonly string[];
 }
 
 function readV8(): HeapFigures {
@@ -45,7 +47,8 @@ export function watchHeap(options: HeapWatchOptions): void {
   const warnShare = options.warnShare ?? 0.8;
   const { log, signal } = options;
   const start = read();
-  log.info({ heapLimitMiB: mib(start.limitBytes), heapUsedMiB: mib(start.usedBytes) }, 'V8 heap limit');
+  const nodeFlags = options.nodeFlags ?? process.execArgv;
+  log.info({ heapLimitMiB: mib(start.limitBytes), heapUsedMiB: mib(start.usedBytes), nodeFlags }, 'V8 heap limit');
   let warned = false;
   const check = (): void => {
     const { usedBytes, limitBytes } = read();

@@ -6,7 +6,7 @@ import { waitFor } from '../support/wait.js';
 const MiB = 1024 * 1024;
 
 function capture() {
-  const lines: { level: number; msg: string; heapLimitMiB?: number; heapUsedMiB?: number; peers?: number }[] = [];
+  const lines: { level: number; msg: string; heapLimitMiB?: number; heapUsedMiB?: number; peers?: number; nodeFlags?: string[] }[] = [];
   return { lines, log: pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as (typeof lines)[number]) }) };
 }
 
@@ -14,8 +14,10 @@ test('logs the heap limit at start, warns once above 80 %, and says when use is 
   const { lines, log } = capture();
   let used = 10 * MiB;
   const ac = new AbortController();
-  watchHeap({ log, signal: ac.signal, intervalMs: 5, peers: () => 20_000, read: () => ({ usedBytes: used, limitBytes: 100 * MiB }) });
+  const nodeFlags = ['--max-old-space-size=100', '--heap-growing-percent=50'];
+  watchHeap({ log, signal: ac.signal, intervalMs: 5, peers: () => 20_000, read: () => ({ usedBytes: used, limitBytes: 100 * MiB }), nodeFlags });
   t.like(lines[0], { msg: 'V8 heap limit', heapLimitMiB: 100, heapUsedMiB: 10 });
+  t.deepEqual(lines[0]?.nodeFlags, nodeFlags, 'the V8 options node was started with');
   used = 85 * MiB;
   await waitFor(() => lines.some((l) => l.level === 40), { what: 'the warning' });
   const warning = lines.find((l) => l.level === 40)!;
@@ -35,6 +37,7 @@ test('the real figures come from V8', (t) => {
   watchHeap({ log, signal: ac.signal });
   ac.abort();
   t.true((lines[0]?.heapLimitMiB ?? 0) > 16, `limit ${lines[0]?.heapLimitMiB} MiB`);
+  t.deepEqual(lines[0]?.nodeFlags, process.execArgv);
 });
 
 test('the peer count is asked for only when a line is logged, never at each check', async (t) => {
