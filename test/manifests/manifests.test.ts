@@ -79,6 +79,12 @@ test('flannel-win DaemonSet: health port, probes, tolerations, selectors, reques
   t.true(pod.hostNetwork);
   t.true(main.args.includes('--cni-conf-file=C:\\etc\\cni\\net.d\\10-flannel.conflist'));
   t.true(main.args.some((a: string) => /^--max-old-space-size=\d+$/.test(a)), 'the V8 heap cap is set');
+  // V8's options go to node.exe before the script; after it they would be the daemon's flags,
+  // which it refuses as unknown.
+  const script = main.args.findIndex((a: string) => a.endsWith('/dist/main.js'));
+  const heapFlags = main.args.filter((a: string) => /^--(max-[a-z-]+-size|heap-growing-percent)=/.test(a));
+  t.true(heapFlags.length >= 3, 'the heap options are set');
+  t.true(heapFlags.every((flag: string) => main.args.indexOf(flag) < script), 'V8 options precede the script');
   const init = pod.initContainers[0];
   t.regex(init.command.join(' '), /install-cni-plugins\.ps1/);
   t.true(init.env.some((e: Doc) => e.name === 'CNI_BIN_PATH' && e.value === 'C:\\opt\\cni\\bin'));
