@@ -22,7 +22,7 @@ import { freePort } from '../../test/support/free-port.js';
 import type { Report } from '../run.js';
 import { BenchCluster, benchPeer, type BenchPeer } from '../support/bench-cluster.js';
 import { ChildProbe } from '../support/child-probe.js';
-import { processPeakRssMiB } from '../support/proc-stats.js';
+import { processPeakRssMiB, processRssSplitMiB } from '../support/proc-stats.js';
 import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 
 const SIZES = [5000, 20000];
@@ -117,6 +117,9 @@ async function measureChild(n: number, probe: ChildProbe, c: ChildContext, repor
   report(`child.relist_rss_growth.${n}`, growth, 'MiB');
   const peak = await processPeakRssMiB(probe.pid);
   report(`child.peak_rss_shipped_options.${n}`, peak, 'MiB', n === 5000 ? `<= 100 (${nodeOptions})` : `no crash (${nodeOptions})`);
+  const split = await processRssSplitMiB(probe.pid);
+  report(`child.rss_file_backed_after_relist.${n}`, split.file, 'MiB', 'of the RSS then: pages mapped from the node executable and libraries (clean, shared)');
+  report(`child.rss_anonymous_after_relist.${n}`, split.anon, 'MiB', 'of the RSS then: the process\'s own memory');
   report(`child.alive_after_relist.${n}`, probe.alive ? 1 : 0, 'bool', '1');
   return peak;
 }

@@ -18,7 +18,7 @@ import type { Report } from '../run.js';
 import { benchNetConf, benchPeer } from '../support/bench-cluster.js';
 import { ChildProbe } from '../support/child-probe.js';
 import { realisticLinuxNode, withStatus } from '../support/kube-node-generator.js';
-import { processPeakRssMiB } from '../support/proc-stats.js';
+import { processPeakRssMiB, processRssSplitMiB } from '../support/proc-stats.js';
 import { shippedNodeFlags } from '../support/shipped-node-flags.js';
 
 const SIZES = [5000, 20000];
@@ -87,6 +87,9 @@ async function runSize(n: number, dir: string, nodeFlags: string[], report: Repo
       report(`child.relist_time.${n}`, performance.now() - resumed, 'ms', 'incl. reconnect back-off');
       report(`child.relist_rss_growth.${n}`, growth, 'MiB');
       report(`child.peak_rss_shipped_options.${n}`, await processPeakRssMiB(probe.pid), 'MiB', n === 5000 ? `<= 100 (${nodeOptions})` : `no crash (${nodeOptions})`);
+      const split = await processRssSplitMiB(probe.pid);
+      report(`child.rss_file_backed_after_relist.${n}`, split.file, 'MiB', 'of the RSS then: pages mapped from the node executable and libraries (clean, shared)');
+      report(`child.rss_anonymous_after_relist.${n}`, split.anon, 'MiB', 'of the RSS then: the process\'s own memory');
     } catch (err) {
       if (probe.alive) throw err;
       report(`child.crashed.${n}`, 1, 'bool', `0 (${nodeOptions}); ${String((err as Error).message).split('\n').find((l) => /heap|memory/i.test(l)) ?? 'see stderr'}`);

@@ -28,3 +28,14 @@ export async function processRssMiB(pid: number): Promise<number> {
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) / 1024 : NaN;
 }
+
+/**
+ * The resident set now, split as Linux counts it (MiB): `anon`, the process's own memory (V8's
+ * heap, malloc); `file`, pages mapped from files, mostly the node executable's code, which are
+ * clean and shared with every other node process on the machine.
+ */
+export async function processRssSplitMiB(pid: number): Promise<{ anon: number; file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+  return { anon: kib('RssAnon') / 1024, file: kib('RssFile') / 1024 };
+}
