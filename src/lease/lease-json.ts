@@ -41,28 +41,37 @@ export function compactJson(text: string, context: Record<string, unknown> = {})
   return compactValidJson(text);
 }
 
-/** compactJson for text already known to be valid JSON (a member of a parsed document). */
+/**
+ * compactJson for text already known to be valid JSON (a member of a parsed document). The text
+ * is copied in spans between the characters dropped or escaped, and the result is a string of
+ * its own: the text is usually a slice of the whole lease value, which V8 would keep alive for
+ * as long as the lease is held, and appending a character at a time leaves a tree of ~40 string
+ * pieces (V8 keeps concatenations as trees): ~1 KB a lease at 20,000 leases, not ~70 bytes.
+ */
 function compactValidJson(text: string): string {
-  let out = '';
+  const parts: string[] = [];
+  let from = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
     if (inString) {
       if (c === '\\') {
-        out += c + (text[i + 1] ?? '');
-        i++;
-      } else {
-        if (c === '"') inString = false;
-        out += GO_ESCAPES[c] ?? c;
+        i++; // an escape sequence is kept as written
+      } else if (c === '"') {
+        inString = false;
+      } else if (GO_ESCAPES[c] !== undefined) {
+        parts.push(text.slice(from, i), GO_ESCAPES[c]);
+        from = i + 1;
       }
     } else if (c === '"') {
       inString = true;
-      out += c;
-    } else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') {
-      out += c;
+    } else if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      parts.push(text.slice(from, i));
+      from = i + 1;
     }
   }
-  return out;
+  parts.push(text.slice(from));
+  return structuredClone(parts.join(''));
 }
 
 /**

@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { compactJson, decodeLeaseAttrs, encodeLeaseAttrs, LeaseJsonError } from '../../src/lease/lease-json.js';
 import type { LeaseAttrs } from '../../src/lease/types.js';
 
@@ -30,6 +31,44 @@ test('BackendData is compacted, keeping number text; empty data is omitted', (t)
   t.is(encodeLeaseAttrs(attrs({ backendType: 'vxlan', backendData: '' })), '{"PublicIP":"10.0.0.5","PublicIPv6":null,"BackendType":"vxlan"}');
   t.is(compactJson('{"a":"<b> & c d"}'), '{"a":"\\u003cb\\u003e \\u0026 c d"}');
   t.throws(() => encodeLeaseAttrs(attrs({ backendData: '{nope' })), { instanceOf: LeaseJsonError });
+});
+
+/** The character-at-a-time compaction compactJson used to do: the model its spans must match. */
+function compactModel(text: string): string {
+  const escapes: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') out += c + text[++i]!;
+      else {
+        if (c === '"') inString = false;
+        out += escapes[c] ?? c;
+      }
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (!' \t\n\r'.includes(c)) out += c;
+  }
+  return out;
+}
+
+test('property: compactJson drops the whitespace between tokens and escapes as Go does, nothing else', (t) => {
+  const special = fc.array(fc.constantFrom('<', '>', '&', '\u2028', '\u2029', ' ', '\t', 'a', '"', '\\', '\n', 'é', '1.0'), { maxLength: 12 }).map((cs) => cs.join(''));
+  const text = fc
+    .record({ s: special, v: fc.jsonValue(), indent: fc.integer({ min: 0, max: 3 }) })
+    .map(({ s, v, indent }) => JSON.stringify({ s, v, n: 1 }, null, indent).replace('"n": 1', '"n": 1.0 ').replace('"n":1', '"n": 1.0'));
+  fc.assert(
+    fc.property(text, (json) => {
+      const compact = compactJson(json);
+      t.is(compact, compactModel(json));
+      t.deepEqual(JSON.parse(compact), JSON.parse(json));
+      t.false(/[<>&\u2028\u2029]/.test(compact), 'the Go escapes are applied');
+      t.true(compact.includes('"n":1.0'), 'number text is kept as written');
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('dual stack: PublicIPv6 in compressed form, BackendV6Data last', (t) => {
