@@ -18,7 +18,9 @@ export type AddConflict = { kind: 'identical' } | { kind: 'same-prefix'; existin
  * Each policy is copied once when added and kept deep-frozen, so reading a network's 20,000
  * routes hands out the stored objects instead of cloning each one on every query (the
  * simulator's own cost would otherwise dominate a resync), and a caller that tried to edit a
- * document it read gets a TypeError instead of silently editing the host.
+ * document it read gets a TypeError instead of silently editing the host. The copy shares the
+ * caller's strings (immutable in JavaScript), so a route held by the simulator and the daemon in
+ * one process does not hold its prefix, address and MAC twice.
  */
 export class PolicySet<P extends SimPolicy = SimPolicy> {
   private readonly byIdentity = new Map<string, P>();
@@ -61,7 +63,7 @@ export class PolicySet<P extends SimPolicy = SimPolicy> {
   }
 
   add(policy: P, identity = policyIdentity(policy), prefix = routePrefixOf(policy)): void {
-    this.byIdentity.set(identity, this.options.copy ? deepFreeze(structuredClone(policy)) : policy);
+    this.byIdentity.set(identity, this.options.copy ? frozenCopy(policy) : policy);
     if (prefix !== undefined) this.routeByPrefix.set(prefix, identity);
   }
 
@@ -84,7 +86,11 @@ export function routePrefixOf(policy: SimPolicy): string | undefined {
   const prefix = (policy.Settings as Record<string, unknown>)['DestinationPrefix'];
   if (typeof prefix !== 'string') return undefined;
   const v4 = tryParseIp4Net(prefix);
-  if (v4) return formatIp4Net(maskIp4Net(v4));
+  if (v4) {
+    const masked = formatIp4Net(maskIp4Net(v4));
+    // The caller's own string when it is already the masked form: the set keeps it as a key.
+    return masked === prefix ? prefix : masked;
+  }
   try {
     return formatIp6Net(maskIp6Net(parseIp6Net(prefix)));
   } catch {
@@ -92,7 +98,22 @@ export function routePrefixOf(policy: SimPolicy): string | undefined {
   }
 }
 
-/** Freezes `value` and everything it holds (plain JSON data: objects and arrays). */
+/**
+ * A deep copy of plain JSON data (objects, arrays, primitives), frozen throughout; strings are
+ * shared, not copied. Anything else goes through structuredClone, which refuses what HNS could
+ * not have received either (a function, a symbol).
+ */
+function frozenCopy<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return typeof value === 'function' || typeof value === 'symbol' ? structuredClone(value) : value;
+  if (Array.isArray(value)) return Object.freeze(value.map((item: unknown) => frozenCopy(item))) as T;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return deepFreeze(structuredClone(value));
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) copy[key] = frozenCopy(child);
+  return Object.freeze(copy) as T;
+}
+
+/** Freezes `value` and everything it holds. */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);

@@ -41,6 +41,25 @@ test('PolicySet behaves like a list with HNS uniqueness rules (reference model)'
   t.pass();
 });
 
+test('a stored policy is a frozen copy: equal to what was added, deaf to later edits of it, refused when not JSON data', (t) => {
+  const settings = { DestinationPrefix: '10.244.7.0/24', IsolationId: 4096, ProviderAddress: '192.168.1.17', DistributedRouterMacAddress: '00-15-5D-00-00-07', Extra: [1, { a: null }] };
+  const policy = { Type: 'RemoteSubnetRoute', Settings: settings };
+  const set = new PolicySet();
+  set.add(policy);
+  const [stored] = set.list();
+  t.deepEqual(stored, { Type: 'RemoteSubnetRoute', Settings: { ...settings, Extra: [1, { a: null }] } });
+  t.not(stored, policy);
+  t.not(stored!.Settings, settings);
+  settings.ProviderAddress = '192.168.1.99';
+  (settings.Extra[1] as { a: unknown }).a = 'edited';
+  t.is((stored!.Settings as typeof settings).ProviderAddress, '192.168.1.17', 'the caller edited its own object only');
+  t.deepEqual((stored!.Settings as typeof settings).Extra, [1, { a: null }]);
+  t.throws(() => ((stored!.Settings as typeof settings).ProviderAddress = 'x'), { instanceOf: TypeError });
+  t.throws(() => ((stored!.Settings as typeof settings).Extra as unknown[]).push(2), { instanceOf: TypeError });
+  t.throws(() => (((stored!.Settings as typeof settings).Extra[1] as { a: unknown }).a = 1), { instanceOf: TypeError });
+  t.throws(() => set.add({ Type: 'X', Settings: { f: () => 1 } }), { name: 'DataCloneError' });
+});
+
 test('routes for the same network collide whatever host bits the prefix carries', (t) => {
   t.is(routePrefixOf({ Type: 'RemoteSubnetRoute', Settings: { DestinationPrefix: '10.244.2.9/24' } }), '10.244.2.0/24');
   t.is(routePrefixOf({ Type: 'HostRoute', Settings: {} }), undefined);
