@@ -56,7 +56,9 @@ export function normaliseGuid(text: string): string | undefined {
  * two documents that differ only in key order match (HNS compares values, not JSON text).
  */
 export function policyIdentity(policy: { Type: string; Settings?: unknown }): string {
-  return `${policy.Type}\u0000${canonicalJson(policy.Settings ?? {})}`;
+  // Joined, not a template: V8 keeps a concatenation as a pair of strings, and a set of 20,000
+  // routes holds each identity as a key.
+  return [policy.Type, canonicalJson(policy.Settings ?? {})].join('\u0000');
 }
 
 export function canonicalJson(value: unknown): string {
