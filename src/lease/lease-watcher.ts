@@ -1,10 +1,15 @@
 import { leaseIdentity, sameAttrs } from './lease-identity.js';
 import type { Lease, LeaseEvent, LeaseWatchResult } from './types.js';
 
+/**
+ * A peer lease added, changed or removed. `identity` is the watcher's key for it
+ * (leaseIdentity), handed on so that the text is computed and held once per peer; a consumer
+ * computes it when a change comes without one.
+ */
 export type PeerChange =
-  | { readonly type: 'added'; readonly lease: Lease }
-  | { readonly type: 'changed'; readonly lease: Lease; readonly previous: Lease }
-  | { readonly type: 'removed'; readonly lease: Lease };
+  | { readonly type: 'added'; readonly lease: Lease; readonly identity?: string }
+  | { readonly type: 'changed'; readonly lease: Lease; readonly previous: Lease; readonly identity?: string }
+  | { readonly type: 'removed'; readonly lease: Lease; readonly identity?: string };
 
 /**
  * Turns what a subnet manager yields (snapshots and events) into peer changes against what is
@@ -36,7 +41,7 @@ export class LeaseWatcher {
     const own = this.known.get(this.ownIdentity);
     if (!own) return [];
     this.known.delete(this.ownIdentity);
-    return [{ type: 'removed', lease: own }];
+    return [{ type: 'removed', lease: own, identity: this.ownIdentity }];
   }
 
   peers(): IterableIterator<Lease> {
@@ -63,7 +68,7 @@ export class LeaseWatcher {
     for (const [id, lease] of this.known) {
       if (!seen.has(id)) {
         this.known.delete(id);
-        changes.push({ type: 'removed', lease });
+        changes.push({ type: 'removed', lease, identity: id });
       }
     }
     return changes;
@@ -82,7 +87,7 @@ export class LeaseWatcher {
         this.known.delete(id);
         // A removal carries only the subnet; the peer's last attributes come from the cache so
         // that the backend can remove exactly what it programmed.
-        changes.push({ type: 'removed', lease: stored });
+        changes.push({ type: 'removed', lease: stored, identity: id });
       }
     }
     return changes;
@@ -91,8 +96,8 @@ export class LeaseWatcher {
   private upsert(id: string, lease: Lease): PeerChange[] {
     const previous = this.known.get(id);
     this.known.set(id, lease);
-    if (!previous) return [{ type: 'added', lease }];
+    if (!previous) return [{ type: 'added', lease, identity: id }];
     if (sameAttrs(previous.attrs, lease.attrs)) return [];
-    return [{ type: 'changed', lease, previous }];
+    return [{ type: 'changed', lease, previous, identity: id }];
   }
 }

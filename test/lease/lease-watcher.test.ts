@@ -1,4 +1,5 @@
 import test from 'ava';
+import { leaseIdentity } from '../../src/lease/lease-identity.js';
 import { LeaseWatcher } from '../../src/lease/lease-watcher.js';
 import type { Lease } from '../../src/lease/types.js';
 import { parseIp4Net } from '../../src/net/ip.js';
@@ -54,6 +55,12 @@ test('a later snapshot yields added, changed and removed against what is known, 
     ['removed', '10.0.0.2'],
     ['removed', '10.0.0.3'],
   ]);
+  // Each change names the lease by the watcher's key, which the desired state keys peers by.
+  const removal = w.apply({ kind: 'events', events: [{ type: 'removed', lease: lease('10.244.4.0/24', '0.0.0.0') }] });
+  t.deepEqual(changes.map((c) => c.identity), ['10.244.3.0/24', '10.244.4.0/24']);
+  t.deepEqual(gone.map((c) => c.identity).sort(), ['10.244.2.0/24', '10.244.3.0/24']);
+  t.deepEqual(removal.map((c) => [c.identity, c.lease.attrs.publicIp]), [['10.244.4.0/24', '10.0.0.4']]);
+  for (const c of [...changes, ...gone, ...removal]) t.is(c.identity, leaseIdentity(c.lease));
 });
 
 test('a renewal (added with identical attrs) produces no change; a removal carries the stored attrs', (t) => {
