@@ -76,34 +76,34 @@ export function isUnmasked(subnet: Ip4Net): boolean {
 export function checkPeerLease(lease: Lease, rules: PeerLeaseRules): PeerLeaseProblem | undefined {
   const subnet = lease.subnet;
   if (subnet === undefined) return undefined;
-  const who = `lease ${describeLease(lease)}`;
-  const text = formatIp4Net(subnet);
+  // The texts of a reason are built only for a lease that has a problem: most have none.
+  const said = (what: string): string => `lease ${describeLease(lease)}: ${what}`;
+  const text = (): string => formatIp4Net(subnet);
   if (isUnmasked(subnet)) {
-    return { code: 'SUBNET_NOT_MASKED', reason: `${who}: subnet ${text} has host bits set (the subnet would be ${formatIp4Net(maskIp4Net(subnet))}); skipped so it cannot take over another node's route` };
+    return { code: 'SUBNET_NOT_MASKED', reason: said(`subnet ${text()} has host bits set (the subnet would be ${formatIp4Net(maskIp4Net(subnet))}); skipped so it cannot take over another node's route`) };
   }
   const network = rules.network;
   if (network !== undefined) {
-    const net = formatIp4Net(network);
     if (ip4NetContainsNet(subnet, network)) {
-      return { code: 'SUBNET_COVERS_NETWORK', reason: `${who}: subnet ${text} covers the whole Network ${net}; a node subnet must lie inside it` };
+      return { code: 'SUBNET_COVERS_NETWORK', reason: said(`subnet ${text()} covers the whole Network ${formatIp4Net(network)}; a node subnet must lie inside it`) };
     }
     if (!ip4NetContainsNet(network, subnet)) {
-      return { code: 'SUBNET_OUTSIDE_NETWORK', reason: `${who}: subnet ${text} is outside the Network ${net}` };
+      return { code: 'SUBNET_OUTSIDE_NETWORK', reason: said(`subnet ${text()} is outside the Network ${formatIp4Net(network)}`) };
     }
   }
   if (rules.ownSubnet !== undefined && ip4NetsOverlap(subnet, rules.ownSubnet)) {
-    return { code: 'SUBNET_OVERLAPS_OWN', reason: `${who}: subnet ${text} overlaps this node's own subnet ${formatIp4Net(rules.ownSubnet)}` };
+    return { code: 'SUBNET_OVERLAPS_OWN', reason: said(`subnet ${text()} overlaps this node's own subnet ${formatIp4Net(rules.ownSubnet)}`) };
   }
   if (subnet.prefixLen !== rules.subnetLen) {
-    return { code: 'SUBNET_WRONG_LENGTH', reason: `${who}: subnet ${text} is a /${subnet.prefixLen}, but node subnets are /${rules.subnetLen}` };
+    return { code: 'SUBNET_WRONG_LENGTH', reason: said(`subnet ${text()} is a /${subnet.prefixLen}, but node subnets are /${rules.subnetLen}`) };
   }
   if (lease.attrs.publicIp === rules.ownPublicIp) {
-    return { code: 'PUBLIC_IP_IS_OURS', reason: `${who}: its PublicIP ${rules.ownPublicIp} is this node's own address` };
+    return { code: 'PUBLIC_IP_IS_OURS', reason: said(`its PublicIP ${rules.ownPublicIp} is this node's own address`) };
   }
   if (lease.attrs.backendType.toLowerCase() !== rules.backendType) {
     return {
       code: 'BACKEND_MISMATCH',
-      reason: `${who}: uses backend ${quoteValue(lease.attrs.backendType)}, but this node runs ${rules.backendType}; every node must use the Backend of the shared net-conf.json`,
+      reason: said(`uses backend ${quoteValue(lease.attrs.backendType)}, but this node runs ${rules.backendType}; every node must use the Backend of the shared net-conf.json`),
     };
   }
   return undefined;
