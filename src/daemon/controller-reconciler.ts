@@ -21,27 +21,37 @@ export function isHnsObjectGone(err: unknown): boolean {
 export function createControllerReconciler<D, A>(
   controller: string,
   kind: ResourceKind<D, A>,
-  ctx: ControllerContext,
+  ctx: Pick<ControllerContext, 'log' | 'metrics' | 'concurrency' | 'backoff' | 'hnsWriteLimit' | 'reportHnsError'>,
   options: { writesTo: 'hns' | 'route-table' },
 ): Reconciler<D, A> {
   const { metrics } = ctx;
   const labels = { controller, kind: kind.name };
+  const ok = { ...labels, result: 'ok' };
+  const opLabels = new Map<string, { controller: string; kind: string; op: string }>();
+  const labelsOf = (op: string) => opLabels.get(op) ?? opLabels.set(op, { ...labels, op }).get(op)!;
   return new Reconciler<D, A>(kind, {
     log: ctx.log.child({ controller, kind: kind.name }),
     ...(ctx.concurrency !== undefined ? { concurrency: ctx.concurrency } : {}),
     ...(ctx.backoff !== undefined ? { backoff: ctx.backoff } : {}),
     ...(options.writesTo === 'hns' ? { rateLimiter: ctx.hnsWriteLimit } : kind.rateLimit ? { rateLimit: kind.rateLimit } : {}),
     onApplied: (changes, durationMs) => {
-      metrics.applies.inc({ ...labels, result: 'ok' });
+      metrics.applies.inc(ok);
       metrics.applySeconds.observe(labels, durationMs / 1000);
-      for (const change of changes) metrics.changes.inc({ ...labels, op: change.op });
+      // One increment per kind of change in the batch: each call hashes and checks its labels.
+      if (changes.length === 1) {
+        metrics.changes.inc(labelsOf(changes[0]!.op));
+        return;
+      }
+      const counts = new Map<string, number>();
+      for (const change of changes) counts.set(change.op, (counts.get(change.op) ?? 0) + 1);
+      for (const [op, count] of counts) metrics.changes.inc(labelsOf(op), count);
     },
     onFailed: (_change, err) => {
       metrics.applies.inc({ ...labels, result: 'error' });
       ctx.reportHnsError(err);
     },
     onResynced: (drifted) => {
-      metrics.resyncs.inc({ ...labels, result: 'ok' });
+      metrics.resyncs.inc(ok);
       if (drifted > 0) metrics.driftRepaired.inc(labels, drifted);
     },
   });
