@@ -34,14 +34,15 @@ export interface HostRouteContext {
  */
 export function decidePeerRoute(lease: Lease, ctx: HostRouteContext): PeerDecision<HostRouteSpec> {
   const key = lease.subnet ? formatIp4Net(maskIp4Net(lease.subnet)) : '';
-  const who = describeLease(lease);
-  if (!lease.subnet) return { kind: 'ignore', key, reason: `lease ${who} has no IPv4 subnet (Windows is IPv4-only)` };
+  // Named in a reason only; most leases need none.
+  const who = (): string => describeLease(lease);
+  if (!lease.subnet) return { kind: 'ignore', key, reason: `lease ${who()} has no IPv4 subnet (Windows is IPv4-only)` };
   if (lease.attrs.backendType.toLowerCase() !== 'host-gw') {
-    return { kind: 'ignore', key, reason: `lease ${who} uses backend "${lease.attrs.backendType}", not host-gw` };
+    return { kind: 'ignore', key, reason: `lease ${who()} uses backend "${lease.attrs.backendType}", not host-gw` };
   }
   const hop = tryParseIp4(lease.attrs.publicIp);
   if (hop === undefined || hop === 0) {
-    return { kind: 'unusable', key, code: 'BAD_PUBLIC_IP', reason: `host-gw peer ${who} has no usable IPv4 PublicIP ("${lease.attrs.publicIp}")` };
+    return { kind: 'unusable', key, code: 'BAD_PUBLIC_IP', reason: `host-gw peer ${who()} has no usable IPv4 PublicIP ("${lease.attrs.publicIp}")` };
   }
   if (ctx.segments.length > 0 && !ctx.segments.some((segment) => ip4NetContainsIp(segment, hop))) {
     const node = lease.nodeName ?? lease.attrs.publicIp;

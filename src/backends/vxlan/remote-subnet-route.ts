@@ -30,20 +30,21 @@ export type PeerRouteDecision =
  */
 export function decidePeerRoute(lease: Lease): PeerRouteDecision {
   const key = lease.subnet ? formatIp4Net(maskIp4Net(lease.subnet)) : '';
-  const who = describeLease(lease);
-  if (!lease.subnet) return { kind: 'ignore', key, reason: `lease ${who} has no IPv4 subnet (Windows is IPv4-only)` };
+  // Named in a reason only; most leases need none.
+  const who = (): string => describeLease(lease);
+  if (!lease.subnet) return { kind: 'ignore', key, reason: `lease ${who()} has no IPv4 subnet (Windows is IPv4-only)` };
   if (lease.attrs.backendType.toLowerCase() !== 'vxlan') {
-    return { kind: 'ignore', key, reason: `lease ${who} uses backend "${lease.attrs.backendType}", not vxlan` };
+    return { kind: 'ignore', key, reason: `lease ${who()} uses backend "${lease.attrs.backendType}", not vxlan` };
   }
   let data;
   try {
     data = decodeVxlanBackendData(lease.attrs.backendData);
   } catch (err) {
-    return { kind: 'unusable', key, code: 'BAD_BACKEND_DATA', reason: `lease ${who}: ${(err as Error).message}` };
+    return { kind: 'unusable', key, code: 'BAD_BACKEND_DATA', reason: `lease ${who()}: ${(err as Error).message}` };
   }
   if (data.vtepMac === '') {
     // flannel's Windows start-up publishes a lease without a MAC first; the real one follows.
-    return { kind: 'ignore', key, reason: `lease ${who} has not published its VtepMAC yet` };
+    return { kind: 'ignore', key, reason: `lease ${who()} has not published its VtepMAC yet` };
   }
   if (data.vni < WINDOWS_MIN_VNI) {
     return {
@@ -51,12 +52,12 @@ export function decidePeerRoute(lease: Lease): PeerRouteDecision {
       key,
       code: 'VNI_TOO_SMALL',
       reason:
-        `peer ${who} uses VNI ${data.vni}, but Windows requires a VNI >= ${WINDOWS_MIN_VNI}: ` +
+        `peer ${who()} uses VNI ${data.vni}, but Windows requires a VNI >= ${WINDOWS_MIN_VNI}: ` +
         `set "VNI": 4096 and "Port": 4789 in the Backend of the shared net-conf.json (kube-flannel-cfg) and restart flannel on the Linux nodes`,
     };
   }
   if (tryParseIp4(lease.attrs.publicIp) === undefined) {
-    return { kind: 'unusable', key, code: 'BAD_PUBLIC_IP', reason: `lease ${who} has no usable IPv4 PublicIP` };
+    return { kind: 'unusable', key, code: 'BAD_PUBLIC_IP', reason: `lease ${who()} has no usable IPv4 PublicIP` };
   }
   return {
     kind: 'route',
