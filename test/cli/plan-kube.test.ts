@@ -1,15 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PlanResult } from '../../src/cli/plan-command.js';
 import type { SimStateDocument } from '../../src/sim/state-file.js';
 import { DaemonProcess, MAIN_JS } from '../support/daemon-process.js';
-import { SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
-import { freePort } from '../support/free-port.js';
+import { kubeSimNode, SimHostFile, startReady } from '../support/e2e-host.js';
 import { KubeApiServer, type KindName } from '../support/kube-api-server.js';
 import { linuxVxlanAnnotations } from '../support/kube-fixtures.js';
 
@@ -112,13 +110,8 @@ async function daemonRun(t: ExecutionContext, host: SimHostFile, args: readonly 
 test('kube mode with NetworkPolicy: plan lists the ACL, CNI config and subnet.env writes the daemon then makes, and writes nothing', async (t) => {
   const server = await cluster();
   t.teardown(() => server.close());
-  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-plan-kube-'));
-  const netConf = join(dir, 'net-conf.json');
-  await writeFile(netConf, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}');
-  const port = await freePort();
-  const host = new SimHostFile(join(dir, 'host.json'));
+  const { dir, port, host, args: base } = await kubeSimNode(server.kubeconfigPath, 'plan-kube');
   const cniConf = join(dir, '10-flannel.conflist');
-  const base = ['--kube-subnet-mgr', `--kubeconfig-file=${server.kubeconfigPath}`, `--net-config-path=${netConf}`, ...simDaemonArgs(host, dir, port)];
 
   // The node as it was before: the network and the lease set up by a daemon without policy
   // enforcement or CNI config, then the CNI adds the pods' endpoints.

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remoteSubnetRoutes } from '../../src/sim/state-view.js';
 import type { DaemonProcess } from '../support/daemon-process.js';
-import { SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
+import { kubeSimNode, simDaemonArgs, SimHostFile, startReady } from '../support/e2e-host.js';
 import { startEtcd } from '../support/etcd-server.js';
 import { freePort } from '../support/free-port.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
@@ -123,16 +123,8 @@ test('kube: a node with podCIDR 10.244.9.5/24 does not take over the valid node 
   t.teardown(() => server.close());
   server.addNode({ name: 'win-1', podCIDR: '10.244.5.0/24' });
   server.addNode({ name: 'linux-9', podCIDR: '10.244.9.0/24', annotations: linuxVxlanAnnotations('192.168.1.29', '52:a1:00:00:00:09') });
-  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-e2e-junk-kube-'));
-  const netConf = join(dir, 'net-conf.json');
-  await writeFile(netConf, NET_CONF);
-  const port = await freePort();
-  const host = new SimHostFile(join(dir, 'host.json'));
-  const daemon = await startReady(
-    ['--kube-subnet-mgr', `--kubeconfig-file=${server.kubeconfigPath}`, `--net-config-path=${netConf}`, ...simDaemonArgs(host, dir, port), '--resync-interval=1'],
-    port,
-    { NODE_NAME: 'win-1' },
-  );
+  const { port, host, args } = await kubeSimNode(server.kubeconfigPath, 'e2e-junk-kube', NET_CONF);
+  const daemon = await startReady([...args, '--resync-interval=1'], port, { NODE_NAME: 'win-1' });
   t.teardown(() => daemon.stop());
   await host.until((s) => remoteSubnetRoutes(s, NETWORK_NAME).length === 1, 'the valid peer');
 

@@ -2,16 +2,13 @@ import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AclPolicySetting, EndpointPolicy } from '../../src/hns/types.js';
 import type { FlowMatrix } from '../../src/sim/flow-matrix.js';
 import type { SimStateDocument } from '../../src/sim/state-file.js';
 import { MAIN_JS, type DaemonProcess } from '../support/daemon-process.js';
-import { SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
-import { freePort } from '../support/free-port.js';
+import { kubeSimNode, SimHostFile, startReady } from '../support/e2e-host.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -177,21 +174,10 @@ async function cluster(): Promise<KubeApiServer> {
 async function setUp(t: ExecutionContext) {
   const server = await cluster();
   t.teardown(() => server.close());
-  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-e2e-policy-'));
-  const netConf = join(dir, 'net-conf.json');
-  await writeFile(netConf, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}');
-  const port = await freePort();
-  const host = new SimHostFile(join(dir, 'host.json'));
+  const node = await kubeSimNode(server.kubeconfigPath, 'e2e-policy');
+  const { dir, port, host } = node;
   const cniConf = join(dir, '10-flannel.conflist');
-  const args = [
-    '--kube-subnet-mgr',
-    `--kubeconfig-file=${server.kubeconfigPath}`,
-    `--net-config-path=${netConf}`,
-    ...simDaemonArgs(host, dir, port),
-    '--resync-interval=1',
-    `--cni-conf-file=${cniConf}`,
-    '--log-level=debug',
-  ];
+  const args = [...node.args, '--resync-interval=1', `--cni-conf-file=${cniConf}`, '--log-level=debug'];
   return { server, dir, port, host, args, cniConf, env: { NODE_NAME: NODE } };
 }
 

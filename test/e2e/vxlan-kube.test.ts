@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remoteSubnetRoutes } from '../../src/sim/state-view.js';
-import { restartWrites, SimHostFile, simDaemonArgs, startReady } from '../support/e2e-host.js';
+import { kubeSimNode, restartWrites, simDaemonArgs, SimHostFile, startReady } from '../support/e2e-host.js';
 import { freePort } from '../support/free-port.js';
 import { KubeApiServer } from '../support/kube-api-server.js';
 import { linuxVxlanAnnotations, PREFIX } from '../support/kube-fixtures.js';
@@ -22,18 +22,9 @@ test('vxlan in kube mode: annotations, NetworkUnavailable, subnet.env, peers fro
   // A node whose annotation is garbage: skipped, and it must not hide the others.
   server.addNode({ name: 'broken', podCIDR: '10.244.9.0/24', annotations: { ...linuxVxlanAnnotations('192.168.1.29', '52:a1:00:00:00:09'), [`${PREFIX}public-ip`]: 'not-an-ip' } });
 
-  const dir = await mkdtemp(join(tmpdir(), 'flannel-win-e2e-kube-'));
-  const netConf = join(dir, 'net-conf.json');
-  await writeFile(netConf, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}');
-  const port = await freePort();
-  const host = new SimHostFile(join(dir, 'host.json'));
-  const args = [
-    '--kube-subnet-mgr',
-    `--kubeconfig-file=${server.kubeconfigPath}`,
-    `--net-config-path=${netConf}`,
-    ...simDaemonArgs(host, dir, port),
-    '--resync-interval=1',
-  ];
+  const node = await kubeSimNode(server.kubeconfigPath, 'e2e-kube');
+  const { dir, port, host } = node;
+  const args = [...node.args, '--resync-interval=1'];
   const env = { NODE_NAME: 'win-1' };
   const daemon = await startReady(args, port, env);
   t.teardown(() => daemon.stop());

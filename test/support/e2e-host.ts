@@ -1,9 +1,13 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RemoteSubnetRoutePolicySetting } from '../../src/hns/types.js';
 import type { HostRoute } from '../../src/routes/route-table.js';
 import { editSimStateFile } from '../../src/sim/state-edit.js';
 import type { SimStateDocument } from '../../src/sim/state-file.js';
 import { readHostFile, remoteSubnetRoutes, writeCount } from '../../src/sim/state-view.js';
 import { DaemonProcess } from './daemon-process.js';
+import { freePort } from './free-port.js';
 import { waitFor } from './wait.js';
 
 /** The simulated host's file, read as an operator would; every read waits out the sim's debounce. */
@@ -60,6 +64,24 @@ export function simDaemonArgs(host: SimHostFile, dir: string, port: number): str
     '--healthz-ip=127.0.0.1',
     `--healthz-port=${port}`,
   ];
+}
+
+/** The Network every end-to-end cluster uses, vxlan with the VNI and port Windows needs. */
+export const VXLAN_NET_CONF = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}';
+
+/**
+ * A Windows node in kube mode on a simulated host: a fresh directory (named after `label`)
+ * holding net-conf.json (`netConf`) and the host file, a free health port, and the daemon's
+ * arguments against the API server whose kubeconfig is `kubeconfigPath`.
+ */
+export async function kubeSimNode(kubeconfigPath: string, label: string, netConf = VXLAN_NET_CONF) {
+  const dir = await mkdtemp(join(tmpdir(), `flannel-win-${label}-`));
+  const netConfPath = join(dir, 'net-conf.json');
+  await writeFile(netConfPath, netConf);
+  const port = await freePort();
+  const host = new SimHostFile(join(dir, 'host.json'));
+  const args = ['--kube-subnet-mgr', `--kubeconfig-file=${kubeconfigPath}`, `--net-config-path=${netConfPath}`, ...simDaemonArgs(host, dir, port)];
+  return { dir, port, host, args };
 }
 
 export async function isReady(port: number): Promise<boolean> {
