@@ -38,10 +38,6 @@ export function createControllerReconciler<D, A>(
       metrics.applies.inc(ok);
       metrics.applySeconds.observe(labels, durationMs / 1000);
       // One increment per kind of change in the batch: each call hashes and checks its labels.
-      if (changes.length === 1) {
-        metrics.changes.inc(labelsOf(changes[0]!.op));
-        return;
-      }
       const counts = new Map<string, number>();
       for (const change of changes) counts.set(change.op, (counts.get(change.op) ?? 0) + 1);
       for (const [op, count] of counts) metrics.changes.inc(labelsOf(op), count);
